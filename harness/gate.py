@@ -1,0 +1,155 @@
+"""The gate: a policy applied to a stored run (and optionally a baseline run).
+
+Pure over stored results: no model, no engine. A required metric that was not measured
+fails the gate; it is never a pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.policy import Policy, Rule
+from harness.results import Metric, RunResult
+
+Outcome = Literal["pass", "warn", "fail", "not-measured"]
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class RuleOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str
+    metric: str
+    bound: str
+    severity: Literal["block", "warn"]
+    article: str
+    why: str
+    outcome: Outcome
+    blocking: bool
+    value: float | None = None
+    n: int | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    baseline_value: float | None = None
+    change: float | None = None
+    evidence: str
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal["1"] = "1"
+    run_id: str
+    baseline_run_id: str | None
+    policy: str
+    policy_path: str
+    policy_sha256: str
+    created_at: str
+    verdict: Literal["pass", "fail"]
+    exit_code: int
+    outcomes: list[RuleOutcome]
+
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "warn": 0, "fail": 0, "not-measured": 0}
+        for o in self.outcomes:
+            out[o.outcome] += 1
+        return out
+
+
+def evaluate_policy(
+    policy: Policy,
+    run: RunResult,
+    baseline: RunResult | None = None,
+    *,
+    policy_path: str = "",
+    policy_sha256: str = "",
+) -> Verdict:
+    """Apply every rule of ``policy`` to ``run``; ``baseline`` serves the ``max_drop`` rules."""
+    outcomes = [_judge(rule, run, baseline) for rule in policy.rules]
+    failed = any(o.blocking for o in outcomes)
+    return Verdict(
+        run_id=run.run_id,
+        baseline_run_id=baseline.run_id if baseline else None,
+        policy=policy.name,
+        policy_path=policy_path,
+        policy_sha256=policy_sha256,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        verdict="fail" if failed else "pass",
+        exit_code=EXIT_FAIL if failed else EXIT_PASS,
+        outcomes=outcomes,
+    )
+
+
+def _judge(rule: Rule, run: RunResult, baseline: RunResult | None) -> RuleOutcome:
+    metric = run.metric(rule.metric)
+    common = {
+        "rule_id": rule.rule_id,
+        "metric": rule.metric,
+        "bound": rule.describe_bound(),
+        "severity": rule.severity,
+        "article": rule.article,
+        "why": rule.why,
+    }
+    if metric is None or metric.value is None:
+        reason = _missing_reason(rule.metric, run)
+        return RuleOutcome(**common, outcome="not-measured", blocking=rule.severity == "block", evidence=reason)
+    measured = {"value": metric.value, "n": metric.n, "ci_low": metric.ci_low, "ci_high": metric.ci_high}
+
+    if rule.kind == "max_drop":
+        base_metric = baseline.metric(rule.metric) if baseline else None
+        if baseline is None or base_metric is None or base_metric.value is None:
+            reason = "no baseline run given (--baseline)" if baseline is None else f"baseline run {baseline.run_id} did not measure {rule.metric}"
+            return RuleOutcome(
+                **common, **measured, outcome="not-measured", blocking=rule.severity == "block", evidence=reason
+            )
+        drop = base_metric.value - metric.value
+        change = metric.value - base_metric.value
+        if rule.relative:
+            drop = drop / base_metric.value if base_metric.value else drop
+        ok = drop <= (rule.max_drop or 0.0) + 1e-12
+        unit = f"{drop:.1%} relative" if rule.relative else f"{drop:.4f}"
+        evidence = f"drop {unit} against baseline {base_metric.value:.4f} (limit {rule.describe_bound()})"
+        return _bounded(rule, common, measured | {"baseline_value": base_metric.value, "change": change}, ok, evidence)
+
+    value = metric.value
+    if rule.min is not None:
+        ok = value >= rule.min
+        evidence = f"{value:.4f} {'>=' if ok else '<'} {rule.min:g} (n={metric.n})"
+    else:
+        assert rule.max is not None
+        ok = value <= rule.max
+        evidence = f"{value:.4f} {'<=' if ok else '>'} {rule.max:g} (n={metric.n})"
+    return _bounded(rule, common, measured, ok, evidence)
+
+
+def _bounded(rule: Rule, common: dict, measured: dict, ok: bool, evidence: str) -> RuleOutcome:
+    if ok:
+        return RuleOutcome(**common, **measured, outcome="pass", blocking=False, evidence=evidence)
+    outcome: Outcome = "fail" if rule.severity == "block" else "warn"
+    return RuleOutcome(**common, **measured, outcome=outcome, blocking=rule.severity == "block", evidence=evidence)
+
+
+def _missing_reason(name: str, run: RunResult) -> str:
+    suite = name.split(".", 1)[0]
+    status = run.suite_status.get(suite)
+    if status is not None and status.status == "skipped":
+        return f"suite {suite} was skipped: {status.reason}"
+    if suite not in run.suites:
+        return f"suite {suite} was not part of run {run.run_id}"
+    return f"metric {name} is not in run {run.run_id}"
+
+
+def format_metric(metric: Metric | RuleOutcome | None) -> str:
+    """``0.2513 [0.2150, 0.2912] n=570`` or ``-`` when not measured."""
+    if metric is None or metric.value is None:
+        return "-"
+    text = f"{metric.value:.4f}"
+    if metric.ci_low is not None and metric.ci_high is not None:
+        text += f" [{metric.ci_low:.4f}, {metric.ci_high:.4f}]"
+    if metric.n is not None:
+        text += f" n={metric.n}"
+    return text

@@ -1,0 +1,250 @@
+"""ModelRef: which model a run measures, checked before anything heavy is loaded.
+
+Loading is safe by default: safetensors weights only (``allow_pickle`` opts in to
+``*.bin``/``*.pt`` pickles, which can run code on load) and ``trust_remote_code`` off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ModelError
+from harness.hashing import sha256_of_files
+
+CONFIG_FILES = ("config.json", "generation_config.json")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.model",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+    "added_tokens.json",
+)
+SAFE_WEIGHT_GLOBS = ("*.safetensors", "model.safetensors.index.json")
+PICKLE_WEIGHT_GLOBS = ("*.bin", "*.pt", "*.pth", "pytorch_model.bin.index.json")
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+_LORA_KEY = re.compile(r"layers\.(\d+)\..*\.(\w+)\.lora_A(?:\.\w+)?\.weight$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A base model (local directory or hub id), an optional PEFT adapter, and how to load them."""
+
+    base: str
+    adapter: str | None = None
+    revision: str | None = None
+    dtype: str = "float32"
+    device: str = "cpu"
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ModelError(f"dtype {self.dtype!r} is not one of {', '.join(DTYPES)}")
+
+    # ----------------------------------------------------------------- resolution
+    @property
+    def base_dir(self) -> Path:
+        """The local directory of the base model (a hub id resolves to its local snapshot)."""
+        if "base_dir" not in self._cache:
+            self._cache["base_dir"] = _resolve_base(self.base, self.revision, self.allow_pickle)
+        return self._cache["base_dir"]
+
+    @property
+    def adapter_dir(self) -> Path | None:
+        if self.adapter is None:
+            return None
+        path = Path(self.adapter)
+        if not path.is_dir():
+            raise ModelError(f"adapter directory {self.adapter} does not exist")
+        if not (path / "adapter_config.json").is_file():
+            raise ModelError(f"{self.adapter}: not a PEFT adapter (no adapter_config.json)")
+        return path
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if "config" not in self._cache:
+            self._cache["config"] = _read_json(self.base_dir / "config.json")
+        return self._cache["config"]
+
+    def check(self) -> None:
+        """Every check that can be made without loading weights; raises ModelError."""
+        _weight_files(self.base_dir, self.allow_pickle)
+        if self.adapter_dir is not None:
+            self._check_adapter_matches_base()
+
+    def _check_adapter_matches_base(self) -> None:
+        adapter_dir = self.adapter_dir
+        assert adapter_dir is not None
+        adapter_cfg = _read_json(adapter_dir / "adapter_config.json")
+        if adapter_cfg.get("peft_type", "LORA") != "LORA":
+            return  # shape checks below are LoRA-specific
+        weights = adapter_dir / "adapter_model.safetensors"
+        if not weights.is_file():
+            if (adapter_dir / "adapter_model.bin").is_file() and not self.allow_pickle:
+                raise ModelError(
+                    f"{adapter_dir}: adapter weights are a pickle (adapter_model.bin); "
+                    "convert them to safetensors or pass --allow-pickle"
+                )
+            if not (adapter_dir / "adapter_model.bin").is_file():
+                raise ModelError(f"{adapter_dir}: no adapter weights (adapter_model.safetensors)")
+            return
+        from safetensors import safe_open  # light: no torch needed for metadata
+
+        hidden = self.config.get("hidden_size")
+        layers = self.config.get("num_hidden_layers")
+        widths = {hidden, self.config.get("intermediate_size"), self.config.get("n_embd")} - {None}
+        with safe_open(str(weights), framework="numpy") as handle:
+            for key in handle.keys():
+                match = _LORA_KEY.search(key)
+                if not match:
+                    continue
+                layer = int(match.group(1))
+                in_features = handle.get_slice(key).get_shape()[1]
+                if layers is not None and layer >= layers:
+                    raise ModelError(
+                        f"adapter {adapter_dir} does not match base {self.base}: it adapts layer {layer}, "
+                        f"the base has {layers} layers"
+                    )
+                if widths and in_features not in widths:
+                    raise ModelError(
+                        f"adapter {adapter_dir} does not match base {self.base}: {key} expects width "
+                        f"{in_features}, the base has hidden size {hidden}"
+                    )
+
+    # ----------------------------------------------------------------- identity
+    def fingerprint(self) -> str:
+        """``sha256:`` over config, tokenizer, weight and adapter files, each streamed."""
+        if "fingerprint" not in self._cache:
+            files = [(f"base/{p.name}", p) for p in _identity_files(self.base_dir, self.allow_pickle)]
+            if self.adapter_dir is not None:
+                files += [
+                    (f"adapter/{name}", self.adapter_dir / name)
+                    for name in ADAPTER_FILES
+                    if (self.adapter_dir / name).is_file()
+                ]
+            self._cache["fingerprint"] = "sha256:" + sha256_of_files(files)
+        return self._cache["fingerprint"]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "adapter": self.adapter,
+            "revision": self.revision,
+            "dtype": self.dtype,
+            "fingerprint": self.fingerprint(),
+        }
+
+    # ----------------------------------------------------------------- loading
+    def load(self) -> tuple[Any, Any]:
+        """Load (model, tokenizer) with transformers and peft; the only place weights are read."""
+        self.check()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(
+                self.base_dir, trust_remote_code=self.trust_remote_code
+            )
+            model = AutoModelForCausalLM.from_pretrained(
+                self.base_dir,
+                dtype=dtype,
+                use_safetensors=not self.allow_pickle or _has_safetensors(self.base_dir),
+                trust_remote_code=self.trust_remote_code,
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load model {self.base}: {_one_line(exc)}") from None
+        if self.adapter_dir is not None:
+            from peft import PeftModel
+
+            try:
+                model = PeftModel.from_pretrained(model, str(self.adapter_dir), is_trainable=False)
+            except (RuntimeError, ValueError, OSError, KeyError) as exc:
+                raise ModelError(
+                    f"adapter {self.adapter} does not fit base {self.base}: {_one_line(exc)}"
+                ) from None
+        model.to(self.device)
+        model.eval()
+        return model, tokenizer
+
+
+def _resolve_base(base: str, revision: str | None, allow_pickle: bool) -> Path:
+    path = Path(base).expanduser()
+    is_hub_id = re.fullmatch(r"[\w.-]+/[\w.-]+", base) is not None and not base.startswith(".")
+    if path.exists() or not is_hub_id:
+        if not path.is_dir():
+            raise ModelError(f"model directory {base} does not exist")
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{base}: not a model directory (no config.json)")
+        return path
+    return _hub_snapshot(base, revision, allow_pickle)
+
+
+def _hub_snapshot(repo_id: str, revision: str | None, allow_pickle: bool) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
+    if allow_pickle:
+        patterns += ["*.bin", "*.pt"]
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
+    except LocalEntryNotFoundError:
+        raise ModelError(
+            f"model {repo_id} is neither a local directory nor in the local hub cache, and the hub cannot be reached"
+        ) from None
+    except HfHubHTTPError as exc:
+        raise ModelError(f"model {repo_id}: hub error ({_one_line(exc)})") from None
+
+
+def _has_safetensors(directory: Path) -> bool:
+    return any(directory.glob("*.safetensors"))
+
+
+def _weight_files(directory: Path, allow_pickle: bool) -> list[Path]:
+    safe = sorted(p for g in SAFE_WEIGHT_GLOBS for p in directory.glob(g))
+    if safe:
+        return safe
+    pickles = sorted(p for g in PICKLE_WEIGHT_GLOBS for p in directory.glob(g))
+    if pickles and not allow_pickle:
+        raise ModelError(
+            f"{directory}: weights are pickle files only ({pickles[0].name}); pickles can run code when "
+            "loaded, so convert them to safetensors or pass --allow-pickle"
+        )
+    if not pickles:
+        raise ModelError(f"{directory}: no weight files (*.safetensors)")
+    return pickles
+
+
+def _identity_files(directory: Path, allow_pickle: bool) -> list[Path]:
+    named = [directory / n for n in CONFIG_FILES + TOKENIZER_FILES if (directory / n).is_file()]
+    return named + _weight_files(directory, allow_pickle)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return data
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")

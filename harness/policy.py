@@ -1,0 +1,136 @@
+"""Gate policies: YAML rules, each bound to a metric and to the article it serves.
+
+An invalid policy is reported with its file, line and field, e.g.
+``policies/x.yaml:12: rules[2].severity: Input should be 'block' or 'warn'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import PolicyError
+
+
+class Rule(BaseModel):
+    """One requirement: a metric, a bound, a severity and the article it serves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    metric: str = Field(min_length=1)
+    min: float | None = Field(default=None, description="pass when value >= min")
+    max: float | None = Field(default=None, description="pass when value <= max")
+    max_drop: float | None = Field(default=None, ge=0, description="largest allowed fall against the baseline run")
+    relative: bool = Field(default=False, description="max_drop as a fraction of the baseline value")
+    severity: Literal["block", "warn"] = "block"
+    article: str = Field(min_length=1, description='e.g. "EU AI Act Art. 15(1)"')
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Rule:
+        bounds = [b for b in ("min", "max", "max_drop") if getattr(self, b) is not None]
+        if len(bounds) != 1:
+            raise ValueError(f"give exactly one of min, max, max_drop (got {', '.join(bounds) or 'none'})")
+        if self.relative and self.max_drop is None:
+            raise ValueError("relative applies to max_drop only")
+        return self
+
+    @property
+    def rule_id(self) -> str:
+        return self.id or f"{self.metric}:{self.kind}"
+
+    @property
+    def kind(self) -> str:
+        return "min" if self.min is not None else "max" if self.max is not None else "max_drop"
+
+    def describe_bound(self) -> str:
+        if self.min is not None:
+            return f">= {self.min:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        assert self.max_drop is not None
+        return f"drop <= {self.max_drop:.0%} of baseline" if self.relative else f"drop <= {self.max_drop:g}"
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: str | int = 1
+    description: str | None = None
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level for max_drop rules")
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Policy:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.rule_id in seen:
+                raise ValueError(f"two rules share the id {rule.rule_id!r}; give them distinct ids")
+            seen.add(rule.rule_id)
+        return self
+
+
+def load_policy(path: str | Path) -> tuple[Policy, Path]:
+    """Parse and validate a policy file; every problem names file, line and field."""
+    policy_path = resolve_policy_path(path)
+    text = policy_path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError(f"{policy_path}{line}: not valid YAML ({problem})") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{policy_path}:1: a policy is a mapping with name, rules, ...")
+    try:
+        return Policy.model_validate(data), policy_path
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(root, loc)
+        field = _format_loc(loc) or "policy"
+        message = err["msg"].removeprefix("Value error, ")
+        raise PolicyError(f"{policy_path}:{line}: {field}: {message}") from None
+
+
+def resolve_policy_path(path: str | Path) -> Path:
+    """A path as given, or the name of a policy shipped with harness (``demo``, ``baseline-minimums``)."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    from importlib.resources import files
+
+    shipped = Path(str(files("harness.policies")))
+    for name in (str(path), f"{path}.yaml"):
+        if (shipped / name).is_file():
+            return shipped / name
+    raise PolicyError(f"policy {path} does not exist (a YAML file, or a shipped name such as 'demo')")
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
+    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        else:
+            child = None
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,27 @@
+"""Interval estimates for the metrics the harness reports."""
+
+from __future__ import annotations
+
+import math
+
+Z_95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
+
+
+def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Wilson, E. B. (1927), "Probable inference, the law of succession, and statistical
+    inference", JASA 22(158). Preferred over the normal (Wald) interval because it stays
+    inside [0, 1] and keeps its coverage for small n and proportions near 0 or 1
+    (Brown, Cai & DasGupta 2001). Returns ``(nan, nan)`` when ``n == 0``.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n], got {successes} of {n}")
+    p = successes / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))

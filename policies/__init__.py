@@ -1,0 +1,1 @@
+"""Gate policies shipped with harness (YAML); see harness.policy for the schema."""

@@ -1,0 +1,1 @@
+"""Documents built from stored results: HTML and PDF reports, CI exports."""

@@ -1,0 +1,141 @@
+"""HTML and PDF reports rendered from a stored run alone (no model, no re-evaluation).
+
+HTML comes from Jinja2 with autoescaping on; the PDF from WeasyPrint, whose URL fetcher
+here may read only files inside the templates directory: no network, no other file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from harness import __version__
+from harness.atomic import atomic_write_bytes, atomic_write_text
+from harness.errors import InputError
+from harness.gate import Verdict, format_metric
+from harness.results import RunResult, load_results, resolve_results_path
+
+VERDICT_FILE = "verdict.json"
+
+
+def templates_dir() -> Path:
+    return Path(str(files("harness.templates")))
+
+
+def jinja_environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(templates_dir()),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2", "xml"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["metric"] = format_metric
+    env.filters["pct"] = lambda v: "-" if v is None else f"{v:.1%}"
+    env.filters["num"] = lambda v, d=4: "-" if v is None else f"{v:.{d}f}"
+    return env
+
+
+@dataclass
+class ReportPaths:
+    html: Path
+    pdf: Path | None
+    refused_urls: list[str] = field(default_factory=list)
+
+
+def load_verdict(run_dir: Path) -> Verdict | None:
+    path = run_dir / VERDICT_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Verdict.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise InputError(f"{path}: not a harness verdict file") from None
+
+
+def report_context(result: RunResult, verdict: Verdict | None) -> dict[str, Any]:
+    subject_prefix = "mmlu.accuracy."
+    headline = [m for m in result.metrics if not m.name.startswith(subject_prefix)]
+    subjects = [m for m in result.metrics if m.name.startswith(subject_prefix)]
+    return {
+        "result": result,
+        "verdict": verdict,
+        "headline_metrics": headline,
+        "subject_metrics": subjects,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "harness_version": __version__,
+        "css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
+    }
+
+
+def render_html(result: RunResult, verdict: Verdict | None) -> str:
+    return jinja_environment().get_template("report.html.j2").render(**report_context(result, verdict))
+
+
+def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> ReportPaths:
+    """Write ``report.html`` and ``report.pdf`` for a run directory into ``out_dir``."""
+    results_path = resolve_results_path(run_ref)
+    result = load_results(results_path)
+    verdict = load_verdict(results_path.parent)
+    html = render_html(result, verdict)
+    html_path = atomic_write_text(out_dir / "report.html", html)
+    if not pdf:
+        return ReportPaths(html=html_path, pdf=None)
+    pdf_bytes, refused = html_to_pdf(
+        html,
+        title=f"harness evaluation report: {result.run_id}",
+        metadata={"fingerprint": result.model.fingerprint, "run_id": result.run_id},
+        attachments={"results.json": results_path},
+    )
+    return ReportPaths(html=html_path, pdf=atomic_write_bytes(out_dir / "report.pdf", pdf_bytes), refused_urls=refused)
+
+
+def html_to_pdf(
+    html: str, *, title: str, metadata: dict[str, str], attachments: dict[str, Path] | None = None
+) -> tuple[bytes, list[str]]:
+    """PDF bytes from HTML; returns the URLs the restricted fetcher refused."""
+    from weasyprint import HTML, Attachment
+
+    fetcher = _local_fetcher_class()(templates_dir())
+    document = HTML(string=html, base_url=str(templates_dir()) + "/", url_fetcher=fetcher)
+    files_to_attach = [
+        Attachment(string=path.read_bytes(), name=name, description=name, url_fetcher=fetcher, relationship="Data")
+        for name, path in (attachments or {}).items()
+    ]
+    rendered = document.render()
+    rendered.metadata.title = title
+    rendered.metadata.authors = ["harness " + __version__]
+    rendered.metadata.keywords = [f"{k}={v}" for k, v in metadata.items()]
+    return rendered.write_pdf(attachments=files_to_attach), fetcher.refused
+
+
+def _local_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher
+
+    class LocalOnlyFetcher(URLFetcher):
+        """Fetches ``file:`` URLs inside one folder (and ``data:`` URIs); refuses all else."""
+
+        def __init__(self, root: Path) -> None:
+            super().__init__(allowed_protocols=("file", "data"))
+            self.root = root.resolve()
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parsed = urlparse(url)
+            if parsed.scheme == "data":
+                return super().fetch(url, headers)
+            if parsed.scheme == "file":
+                path = Path(unquote(parsed.path)).resolve()
+                if path == self.root or self.root in path.parents:
+                    return super().fetch(url, headers)
+            self.refused.append(url)
+            raise ValueError(f"harness reports fetch nothing outside {self.root}: refused {url}")
+
+    return LocalOnlyFetcher

@@ -1,0 +1,191 @@
+"""MMLU (Hendrycks et al., ICLR 2021, arXiv:2009.03300) through lm-eval's stock task.
+
+Each subject's task YAML *includes* lm-eval's own ``mmlu/default/mmlu_<subject>.yaml``
+(its description line, ``doc_to_text``, choices " A".." D", accuracy by log-likelihood)
+and only swaps the dataset for local files, so the numbers are those of the stock task.
+The original CSV release (no header, fields may hold newlines) is converted once into
+the ``cais/mmlu`` row format and cached by the CSV's SHA-256.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from harness.atomic import atomic_write_jsonl
+from harness.errors import DataError
+from harness.hashing import sha256_file
+from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
+from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
+
+LETTERS = ("A", "B", "C", "D")
+HUB_DATASET = "cais/mmlu"
+
+SUBJECTS: tuple[str, ...] = (
+    "abstract_algebra",
+    "anatomy",
+    "astronomy",
+    "business_ethics",
+    "clinical_knowledge",
+    "college_biology",
+    "college_chemistry",
+    "college_computer_science",
+    "college_mathematics",
+    "college_medicine",
+    "college_physics",
+    "computer_security",
+    "conceptual_physics",
+    "econometrics",
+    "electrical_engineering",
+    "elementary_mathematics",
+    "formal_logic",
+    "global_facts",
+    "high_school_biology",
+    "high_school_chemistry",
+    "high_school_computer_science",
+    "high_school_european_history",
+    "high_school_geography",
+    "high_school_government_and_politics",
+    "high_school_macroeconomics",
+    "high_school_mathematics",
+    "high_school_microeconomics",
+    "high_school_physics",
+    "high_school_psychology",
+    "high_school_statistics",
+    "high_school_us_history",
+    "high_school_world_history",
+    "human_aging",
+    "human_sexuality",
+    "international_law",
+    "jurisprudence",
+    "logical_fallacies",
+    "machine_learning",
+    "management",
+    "marketing",
+    "medical_genetics",
+    "miscellaneous",
+    "moral_disputes",
+    "moral_scenarios",
+    "nutrition",
+    "philosophy",
+    "prehistory",
+    "professional_accounting",
+    "professional_law",
+    "professional_medicine",
+    "professional_psychology",
+    "public_relations",
+    "security_studies",
+    "sociology",
+    "us_foreign_policy",
+    "virology",
+    "world_religions",
+)
+
+
+def read_mmlu_csv(path: Path, subject: str) -> list[dict[str, object]]:
+    """Rows of an original-release MMLU CSV as ``cais/mmlu`` docs (question, subject, choices, answer)."""
+    docs = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row_number, row in enumerate(csv.reader(handle), start=1):
+            if len(row) != 6:
+                raise DataError(f"{path}: row {row_number} has {len(row)} fields, expected 6")
+            question, *choices, answer = row
+            if answer.strip() not in LETTERS:
+                raise DataError(f"{path}: row {row_number}: answer {answer!r} is not one of A-D")
+            docs.append(
+                {
+                    "question": question,
+                    "subject": subject,
+                    "choices": choices,
+                    "answer": LETTERS.index(answer.strip()),
+                }
+            )
+    return docs
+
+
+class MMLU:
+    name = "mmlu"
+    engine = "lm-eval"
+    headline = "mmlu.accuracy"
+
+    def __init__(self, subjects: tuple[str, ...] = SUBJECTS) -> None:
+        self.subjects = subjects
+
+    def prepare(self, options: SuiteOptions) -> PreparedSuite:
+        fewshot = options.num_fewshot or 0
+        tasks, datasets = [], []
+        local = options.data_dir is not None
+        if local:
+            self._check_layout(options.data_dir / "mmlu", fewshot)
+        elif not options.hub_allowed:
+            raise DataError(
+                "MMLU: no data directory (pass --data-dir or set HARNESS_DATA_DIR) and the hub is off (HF_*_OFFLINE)"
+            )
+        for subject in self.subjects:
+            overrides: dict[str, object] = {"num_fewshot": fewshot}
+            if local:
+                splits = {}
+                for split in ("test", "dev"):
+                    source = options.data_dir / "mmlu" / split / f"{subject}_{split}.csv"
+                    converted, use = _converted(source, subject, options.cache_dir)
+                    splits[split] = str(converted)
+                    if split == "test" or fewshot:
+                        datasets.append(use)
+                overrides |= {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": splits}}
+            tasks.append(
+                TaskSpec(
+                    task_name=f"harness_mmlu_{subject}",
+                    suite=self.name,
+                    item_prefix=f"mmlu/{subject}",
+                    subject=subject,
+                    yaml_text=task_yaml(
+                        stock_task_yaml(f"mmlu/default/mmlu_{subject}.yaml"),
+                        task=f"harness_mmlu_{subject}",
+                        tag="harness_mmlu",
+                        **overrides,
+                    ),
+                    choices=LETTERS,
+                )
+            )
+        if not local:
+            datasets.append(DatasetUse(suite=self.name, source=f"hf://{HUB_DATASET}"))
+        settings = {"num_fewshot": fewshot, "template": "lm-eval mmlu/default", "subjects": len(self.subjects)}
+        return PreparedSuite(tasks=tasks, datasets=datasets, settings=settings)
+
+    def _check_layout(self, root: Path, fewshot: int) -> None:
+        missing = [s for s in self.subjects if not (root / "test" / f"{s}_test.csv").is_file()]
+        if len(missing) == len(self.subjects):
+            raise DataError(f"{root / 'test'}: no MMLU files (expected <subject>_test.csv for 57 subjects)")
+        if missing:
+            raise DataError(f"{root / 'test'}: MMLU file {missing[0]}_test.csv is missing ({len(missing)} subjects lack files)")
+        no_dev = [s for s in self.subjects if not (root / "dev" / f"{s}_dev.csv").is_file()]
+        if no_dev:
+            raise DataError(f"{root / 'dev'}: MMLU few-shot file {no_dev[0]}_dev.csv is missing")
+
+    def metrics(self, records: list[ItemRecord]) -> list[Metric]:
+        """Micro-averaged accuracy over all items, then accuracy per subject."""
+        by_subject: dict[str, list[bool]] = defaultdict(list)
+        for record in records:
+            if record.variant == "clean":
+                by_subject[record.subject or "unknown"].append(record.correct)
+        every = [c for outcomes in by_subject.values() for c in outcomes]
+        metrics = [proportion_metric("mmlu.accuracy", sum(every), len(every))]
+        for subject in sorted(by_subject):
+            outcomes = by_subject[subject]
+            metrics.append(proportion_metric(f"mmlu.accuracy.{subject}", sum(outcomes), len(outcomes)))
+        return metrics
+
+
+def _converted(source: Path, subject: str, cache_dir: Path) -> tuple[Path, DatasetUse]:
+    digest = sha256_file(source)
+    target = cache_dir / "data" / "mmlu" / f"{source.stem}-{digest[:16]}.jsonl"
+    if target.is_file():
+        rows = sum(1 for _ in open(target, encoding="utf-8"))
+    else:
+        docs = read_mmlu_csv(source, subject)
+        atomic_write_jsonl(target, docs)
+        rows = len(docs)
+    return target, DatasetUse(suite="mmlu", source=str(source), sha256=digest, rows=rows)

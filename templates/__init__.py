@@ -1,0 +1,1 @@
+"""Jinja2 templates and CSS of every document harness renders."""

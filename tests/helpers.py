@@ -1,0 +1,27 @@
+"""Builders for stored runs, so gate and report tests need no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.results import Environment, ModelInfo, RunResult, SuiteStatus, proportion_metric, write_results
+
+
+def make_result(run_id: str = "run-a", metrics: dict[str, tuple[int, int]] | None = None, **model: str) -> RunResult:
+    metrics = {"mmlu.accuracy": (70, 100), "gsm8k.exact_match": (40, 50)} if metrics is None else metrics
+    suites = sorted({name.split(".")[0] for name in metrics}) or ["mmlu"]
+    return RunResult(
+        run_id=run_id,
+        created_at="2026-11-21T12:00:00+00:00",
+        model=ModelInfo(base=model.get("base", "models/tiny"), fingerprint="sha256:" + "ab" * 32),
+        suites=suites,
+        suite_status={s: SuiteStatus(status="completed", n_items=100) for s in suites},
+        metrics=[proportion_metric(name, k, n) for name, (k, n) in metrics.items()],
+        environment=Environment(python="3.11.7"),
+    )
+
+
+def store_result(folder: Path, result: RunResult) -> Path:
+    run_dir = folder / result.run_id
+    write_results(run_dir, result)
+    return run_dir

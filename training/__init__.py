@@ -1,0 +1,1 @@
+"""Gated LoRA training (a later issue builds it here)."""
