@@ -27,6 +27,7 @@ from harness.errors import DataError, InputError
 from harness.modelref import ModelRef
 from harness.results import (
     ITEMS_FILE,
+    RESULTS_FILE,
     DatasetUse,
     ItemRecord,
     Metric,
@@ -113,8 +114,29 @@ def execute_run(
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
 
+    options = SuiteOptions(
+        data_dir=Path(spec.data_dir) if spec.data_dir else None,
+        cache_dir=cache_root or out_dir / ".cache",
+        limit=spec.limit,
+        num_fewshot=spec.num_fewshot,
+        hub_allowed=_hub_allowed(),
+        gen_kwargs=spec.gen_kwargs,
+    )
+    statuses: dict[str, SuiteStatus] = {}
+    prepared_suites = []
+    for suite in suites:  # every data problem surfaces before anything is written
+        try:
+            prepared_suites.append((suite, suite.prepare(options)))
+        except DataError as exc:
+            if not spec.skip_unavailable:
+                raise
+            statuses[suite.name] = SuiteStatus(status="skipped", reason=str(exc), engine=suite.engine)
+            progress(f"{suite.name}: skipped ({exc})")
+
     if resume_dir is not None:
         run_dir = resume_dir
+        if (run_dir / RESULTS_FILE).is_file():
+            raise InputError(f"{run_dir}: this run finished already; nothing to resume")
         previous = json.loads((run_dir / SPEC_FILE).read_text(encoding="utf-8"))
         if previous.get("fingerprint") != fingerprint:
             raise InputError(f"{run_dir}: the model changed since this run started (fingerprint differs); start a new run")
@@ -129,31 +151,14 @@ def execute_run(
             {"run_id": run_id, "created_at": created_at, "fingerprint": fingerprint, "spec": asdict(spec)},
         )
 
-    options = SuiteOptions(
-        data_dir=Path(spec.data_dir) if spec.data_dir else None,
-        cache_dir=(cache_root or run_dir / ".cache"),
-        limit=spec.limit,
-        num_fewshot=spec.num_fewshot,
-        hub_allowed=_hub_allowed(),
-        gen_kwargs=spec.gen_kwargs,
-    )
     engine = engine or LmEvalEngine(model, cache_root=cache_root, batch_size=spec.batch_size)
     all_records: list[ItemRecord] = []
     metrics: list[Metric] = []
     datasets: list[DatasetUse] = []
-    statuses: dict[str, SuiteStatus] = {}
     timings: dict[str, float] = {}
     cache = {"requests": 0, "model_calls": 0, "cache_hits": 0}
 
-    for suite in suites:
-        try:
-            prepared = suite.prepare(options)
-        except DataError as exc:
-            if not spec.skip_unavailable:
-                raise
-            statuses[suite.name] = SuiteStatus(status="skipped", reason=str(exc), engine=suite.engine)
-            progress(f"{suite.name}: skipped ({exc})")
-            continue
+    for suite, prepared in prepared_suites:
         partial = run_dir / PARTIAL_DIR / f"{suite.name}.jsonl"
         suite_started = time.perf_counter()
         if partial.is_file():

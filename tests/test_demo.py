@@ -1,0 +1,48 @@
+"""`harness demo`: the main job, offline, with and without benchmark data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+
+
+@pytest.mark.slow
+def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--data-dir", str(data_dir), "--limit", "2"])
+    assert result.exit_code == 0, result.output + result.stderr
+    runs = sorted((out / "runs").iterdir())
+    assert len(runs) == 2
+    tuned = runs[1]
+    for name in ("results.json", "items.jsonl", "verdict.json"):
+        assert (tuned / name).is_file()
+    results = json.loads((tuned / "results.json").read_text())
+    assert results["model"]["adapter"] and results["suite_status"]["mmlu"]["status"] == "completed"
+    verdict = json.loads((tuned / "verdict.json").read_text())
+    assert verdict["baseline_run_id"] == runs[0].name
+    text = "".join(" ".join(p.extract_text() for p in PdfReader(out / "report" / "report.pdf").pages).split())
+    assert results["model"]["fingerprint"] in text
+    assert (out / "gate.junit.xml").is_file() and (out / "report" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_demo_without_data_skips_suites_and_gate_shows_them_not_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "MMLU and GSM8K will be skipped" in result.stderr
+    assert "NOT-MEASURED" in result.stdout
+    verdict = json.loads(next((out / "runs").glob("*/verdict.json")).read_text())
+    assert verdict["verdict"] == "fail"
+    assert all(o["outcome"] == "not-measured" for o in verdict["outcomes"])
+    assert "was skipped" in verdict["outcomes"][0]["evidence"]
