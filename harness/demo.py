@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from harness.data_dir import resolve_data_dir
+from harness.errors import DataError
 
 DEMO_MAX_GEN_TOKS = 64
 
@@ -45,7 +46,13 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         say(f"building a LoRA adapter in {adapter_dir}")
         build_tiny_adapter(base_dir, adapter_dir)
 
-    resolved = resolve_data_dir(data_dir)
+    try:
+        resolved = resolve_data_dir(data_dir)
+    except DataError as exc:
+        if data_dir is not None:
+            raise
+        say(f"{exc}")
+        resolved = None
     if resolved is None:
         say("no benchmark data (--data-dir or HARNESS_DATA_DIR): MMLU and GSM8K will be skipped")
     common: dict[str, Any] = {
