@@ -196,7 +196,7 @@ def _print_run(result: Any, run_dir: Path, as_json: bool) -> None:
 
     if as_json:
         _emit_json({"run_id": result.run_id, "run_dir": str(run_dir), "fingerprint": result.model.fingerprint,
-                    "metrics": [m.model_dump() for m in result.metrics if m.name.count(".") <= 1 or "gsm8k" in m.name],
+                    "metrics": [m.model_dump() for m in result.metrics],
                     "suite_status": {k: v.model_dump() for k, v in result.suite_status.items()}})
         return
     click.echo(f"run      {result.run_id}")

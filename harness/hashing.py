@@ -22,13 +22,13 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def sha256_of_files(named_files: Iterable[tuple[str, Path]]) -> str:
-    """Digest over ``(name, file)`` pairs: sorted names and each file's own digest.
+def combine_digests(named_digests: Iterable[tuple[str, str]]) -> str:
+    """One digest over ``(name, hex digest)`` pairs, in name order.
 
     Names (not absolute paths) enter the digest, so the same files in another folder
     give the same fingerprint.
     """
     digest = hashlib.sha256()
-    for name, path in sorted(named_files, key=lambda pair: pair[0]):
-        digest.update(f"{name}\0{sha256_file(path)}\n".encode())
+    for name, part in sorted(named_digests):
+        digest.update(f"{name}\0{part}\n".encode())
     return digest.hexdigest()

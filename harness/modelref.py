@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ModelError
-from harness.hashing import sha256_of_files
+from harness.hashing import combine_digests, sha256_file, sha256_text
 
 CONFIG_FILES = ("config.json", "generation_config.json")
 TOKENIZER_FILES = (
@@ -127,14 +127,15 @@ class ModelRef:
     def fingerprint(self) -> str:
         """``sha256:`` over config, tokenizer, weight and adapter files, each streamed."""
         if "fingerprint" not in self._cache:
-            files = [(f"base/{p.name}", p) for p in _identity_files(self.base_dir, self.allow_pickle)]
+            parts = [(f"base/{p.name}", sha256_file(p)) for p in _identity_files(self.base_dir, self.allow_pickle)]
             if self.adapter_dir is not None:
-                files += [
-                    (f"adapter/{name}", self.adapter_dir / name)
-                    for name in ADAPTER_FILES
+                parts.append(("adapter/adapter_config.json", _canonical_adapter_config_digest(self.adapter_dir)))
+                parts += [
+                    (f"adapter/{name}", sha256_file(self.adapter_dir / name))
+                    for name in ADAPTER_FILES[1:]
                     if (self.adapter_dir / name).is_file()
                 ]
-            self._cache["fingerprint"] = "sha256:" + sha256_of_files(files)
+            self._cache["fingerprint"] = "sha256:" + combine_digests(parts)
         return self._cache["fingerprint"]
 
     def describe(self) -> dict[str, Any]:
@@ -152,6 +153,8 @@ class ModelRef:
         self.check()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        quiet_transformers()
 
         dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
         try:
@@ -178,6 +181,30 @@ class ModelRef:
         model.to(self.device)
         model.eval()
         return model, tokenizer
+
+
+def _canonical_adapter_config_digest(adapter_dir: Path) -> str:
+    """Digest of what the adapter config says, not how PEFT happened to write it.
+
+    PEFT writes ``target_modules`` from a set (its order varies between saves) and
+    records where the base model was at training time; neither changes the adapter.
+    """
+    config = _read_json(adapter_dir / "adapter_config.json")
+    config.pop("base_model_name_or_path", None)
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    return sha256_text(json.dumps(config, sort_keys=True, separators=(",", ":")))
+
+
+def quiet_transformers() -> None:
+    """No weight-loading progress bars or library deprecation chatter on the user's terminal."""
+    import warnings
+
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def _resolve_base(base: str, revision: str | None, allow_pickle: bool) -> Path:

@@ -55,6 +55,9 @@ def build_tiny_model(
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+    from harness.modelref import quiet_transformers
+
+    quiet_transformers()
     out = _empty_dir(out_dir)
 
     bpe = Tokenizer(models.BPE(unk_token=None, byte_fallback=False))
@@ -110,7 +113,11 @@ def build_tiny_adapter(base_dir: str | Path, out_dir: str | Path, *, seed: int =
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    from harness.modelref import quiet_transformers
+
+    quiet_transformers()
     out = _empty_dir(out_dir)
+    torch.manual_seed(seed)  # PEFT draws the A matrices from the global generator
     base = AutoModelForCausalLM.from_pretrained(base_dir, use_safetensors=True)
     lora = LoraConfig(
         r=rank,

@@ -29,6 +29,8 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     assert verdict["baseline_run_id"] == runs[0].name
     text = "".join(" ".join(p.extract_text() for p in PdfReader(out / "report" / "report.pdf").pages).split())
     assert results["model"]["fingerprint"] in text
+    mmlu = next(m for m in results["metrics"] if m["name"] == "mmlu.accuracy")
+    assert f"{mmlu['value']:.1%}{mmlu['ci_low']:.1%}to{mmlu['ci_high']:.1%}{mmlu['n']}" in text
     assert (out / "gate.junit.xml").is_file() and (out / "report" / "report.html").is_file()
 
 

@@ -29,6 +29,20 @@ def test_tiny_model_is_reproducible_for_a_seed(tiny_model: Path, tmp_path: Path)
     assert ModelRef(str(again)).fingerprint() == ModelRef(str(tiny_model)).fingerprint()
 
 
+def test_adapter_fingerprint_is_reproducible(tiny_model: Path, tiny_adapter: Path, tmp_path: Path) -> None:
+    """PEFT writes target_modules in set order and the base's path; neither may move the fingerprint."""
+    base_copy = tmp_path / "base"
+    shutil.copytree(tiny_model, base_copy)
+    again = build_tiny_adapter(base_copy, tmp_path / "lora", seed=1)
+    assert ModelRef(str(base_copy), adapter=str(again)).fingerprint() == ModelRef(
+        str(tiny_model), adapter=str(tiny_adapter)
+    ).fingerprint()
+    different = build_tiny_adapter(tiny_model, tmp_path / "lora-2", seed=2)
+    assert ModelRef(str(tiny_model), adapter=str(different)).fingerprint() != ModelRef(
+        str(tiny_model), adapter=str(tiny_adapter)
+    ).fingerprint()
+
+
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
         ModelRef(str(tmp_path / "nowhere")).check()

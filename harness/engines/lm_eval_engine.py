@@ -226,14 +226,7 @@ def _quiet_libraries() -> None:
     lm_eval.evaluator.get_git_commit_hash = harness_git_commit
     for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        import datasets
+    import datasets
 
-        datasets.disable_progress_bars()
-        datasets.logging.set_verbosity_error()
-        import transformers
-
-        transformers.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover - both are lm-eval dependencies
-        pass
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
