@@ -160,7 +160,7 @@ def run(ctx: click.Context, base: str, adapter: str | None, suites_text: str, da
     in the run store (see `harness runs`).
     """
     from harness.data_dir import resolve_data_dir
-    from harness.runner import RunSpec, execute_run
+    from harness.runner import RunSpec
 
     if limit is not None and limit < 1:
         raise HarnessError(f"--limit must be a positive number of items, got {limit}")
@@ -263,22 +263,15 @@ def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | 
     A blocking rule whose metric was not measured fails the gate. The verdict is saved
     as verdict.json in the run directory and recorded in the run store.
     """
-    from harness.atomic import atomic_write_json, atomic_write_text
+    from harness.atomic import atomic_write_text
     from harness.ci_exports import verdict_to_junit, verdict_to_markdown
-    from harness.gate import evaluate_policy
-    from harness.hashing import sha256_file
-    from harness.policy import load_policy
-    from harness.reports.render import VERDICT_FILE
+    from harness.judging import judge_run
     from harness.results import load_results, resolve_results_path
 
-    policy, policy_path = load_policy(policy_ref)
     results_path = resolve_results_path(_resolve_run(ctx, run_ref))
     result = load_results(results_path)
     baseline = load_results(_resolve_run(ctx, baseline_ref)) if baseline_ref else None
-    verdict = evaluate_policy(policy, result, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path))
-    verdict_path = atomic_write_json(results_path.parent / VERDICT_FILE, verdict.model_dump(mode="json"))
-    _store(ctx).record_verdict(result.run_id, policy.name, verdict.verdict, verdict.created_at,
-                               baseline=verdict.baseline_run_id, path=verdict_path)
+    verdict = judge_run(policy_ref, result, results_path.parent, baseline, _store(ctx))
     if junit_path:
         atomic_write_text(junit_path, verdict_to_junit(verdict))
     if markdown_path:
@@ -297,7 +290,7 @@ def _print_verdict(verdict: Any) -> None:
     rows += [(o.outcome.upper(), o.rule_id, format_metric(o), o.bound, o.article) for o in verdict.outcomes]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     for o in verdict.outcomes:
         if o.outcome != "pass":
             click.echo(f"  {o.rule_id}: {o.evidence}")

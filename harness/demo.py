@@ -21,15 +21,13 @@ DEMO_MAX_GEN_TOKS = 64
 
 
 def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit: int) -> None:
-    from harness.cli import _execute, _print_verdict
+    from harness.atomic import atomic_write_text
     from harness.ci_exports import verdict_to_junit, verdict_to_markdown
-    from harness.atomic import atomic_write_json, atomic_write_text
-    from harness.gate import evaluate_policy
-    from harness.hashing import sha256_file
-    from harness.modelref import ModelRef
-    from harness.policy import load_policy
-    from harness.reports.render import VERDICT_FILE, render_report
+    from harness.cli import _execute, _print_verdict
+    from harness.judging import judge_run
+    from harness.reports.render import render_report
     from harness.runner import RunSpec
+    from harness.store import RunStore
     from harness.tiny_model import build_tiny_adapter, build_tiny_model
 
     os.environ["HF_HUB_OFFLINE"] = "1"  # the demo never reaches a hub
@@ -70,17 +68,7 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         ctx, RunSpec(base=str(base_dir), adapter=str(adapter_dir), **common), runs_dir, None, False
     )
 
-    policy, policy_path = load_policy("demo")
-    verdict = evaluate_policy(
-        policy, tuned_result, base_result, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path)
-    )
-    atomic_write_json(tuned_run / VERDICT_FILE, verdict.model_dump(mode="json"))
-    from harness.store import RunStore
-
-    RunStore(ctx.obj.get("store_url")).record_verdict(
-        tuned_result.run_id, policy.name, verdict.verdict, verdict.created_at,
-        baseline=base_result.run_id, path=tuned_run / VERDICT_FILE,
-    )
+    verdict = judge_run("demo", tuned_result, tuned_run, base_result, RunStore(ctx.obj.get("store_url")))
     atomic_write_text(out_dir / "gate.junit.xml", verdict_to_junit(verdict))
     atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")

@@ -7,7 +7,6 @@ Loading is safe by default: safetensors weights only (``allow_pickle`` opts in t
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import atomic_write_json
+from harness.data_dir import hub_allowed
 from harness.engines.lm_eval_engine import LM_EVAL_SEEDS, LmEvalEngine
 from harness.environment import capture_environment
 from harness.errors import DataError, InputError
@@ -119,7 +120,7 @@ def execute_run(
         cache_dir=cache_root or out_dir / ".cache",
         limit=spec.limit,
         num_fewshot=spec.num_fewshot,
-        hub_allowed=_hub_allowed(),
+        hub_allowed=hub_allowed(),
         gen_kwargs=spec.gen_kwargs,
     )
     statuses: dict[str, SuiteStatus] = {}
@@ -211,9 +212,3 @@ def headline_metrics(result: RunResult, names: list[str]) -> dict[str, Any]:
         if metric is not None:
             out[name] = {"value": metric.value, "n": metric.n, "ci_low": metric.ci_low, "ci_high": metric.ci_high}
     return out
-
-
-def _hub_allowed() -> bool:
-    from harness.data_dir import hub_allowed
-
-    return hub_allowed()

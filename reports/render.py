@@ -6,7 +6,6 @@ here may read only files inside the templates directory: no network, no other fi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.resources import files
@@ -18,9 +17,8 @@ from harness import __version__
 from harness.atomic import atomic_write_bytes, atomic_write_text
 from harness.errors import InputError
 from harness.gate import Verdict, format_metric
+from harness.judging import VERDICT_FILE
 from harness.results import RunResult, load_results, resolve_results_path
-
-VERDICT_FILE = "verdict.json"
 
 
 def templates_dir() -> Path:

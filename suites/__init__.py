@@ -6,8 +6,9 @@ local data, and turns the engine's item records into metrics with pure functions
 
 from __future__ import annotations
 
-from harness.errors import InputError
 from harness.suites.base import Suite, SuiteOptions, TaskSpec
+
+from harness.errors import InputError
 
 
 def registry() -> dict[str, Suite]:

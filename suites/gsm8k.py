@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
+from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
+
 from harness.errors import DataError
 from harness.hashing import sha256_file
 from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
-from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
-from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
 
 HUB_DATASET = "openai/gsm8k"
 DEFAULT_FEWSHOT = 5

@@ -10,16 +10,16 @@ the ``cais/mmlu`` row format and cached by the CSV's SHA-256.
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
+
+from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
+from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
 
 from harness.atomic import atomic_write_jsonl
 from harness.errors import DataError
 from harness.hashing import sha256_file
 from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
-from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
-from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
 
 LETTERS = ("A", "B", "C", "D")
 HUB_DATASET = "cais/mmlu"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from harness.engines.lm_eval_engine import LmEvalEngine
-from harness.modelref import ModelRef
 from harness.suites.base import SuiteOptions
 from harness.suites.gsm8k import GSM8K
 from harness.suites.mmlu import MMLU
+
+from harness.engines.lm_eval_engine import LmEvalEngine
+from harness.modelref import ModelRef
 
 SUBJECTS = ("abstract_algebra", "college_medicine", "high_school_us_history")
 LIMIT = 6
@@ -26,13 +26,12 @@ def mmlu_records(engine: LmEvalEngine, data_dir: Path, work: Path, subjects=SUBJ
 
 def stock_mmlu_samples(model_dir: Path, data_dir: Path, work: Path) -> dict[str, list[dict]]:
     """lm-eval's stock mmlu task files, fed the same CSV rows (read here with pandas)."""
+    from harness.suites.lm_eval_tasks import lm_eval_tasks_dir
     from lm_eval import simple_evaluate
     from lm_eval.api.task import ConfigurableTask
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._yaml_loader import load_yaml
-
-    from harness.suites.lm_eval_tasks import lm_eval_tasks_dir
 
     work.mkdir(parents=True)
     tasks = []
@@ -129,8 +128,9 @@ def test_gsm8k_records_follow_the_stock_extractions(tiny_model: Path, data_dir: 
 
 
 def test_mmlu_reads_fields_with_newlines_and_rejects_bad_rows(tmp_path: Path) -> None:
-    from harness.errors import DataError
     from harness.suites.mmlu import read_mmlu_csv
+
+    from harness.errors import DataError
 
     good = tmp_path / "x_test.csv"
     good.write_text('"Line one\nline two?",a,b,"c, with comma",d,C\r\n', encoding="utf-8", newline="")

@@ -1,8 +1,7 @@
 from pathlib import Path
 
-import pytest
-
 from harness.reports.render import html_to_pdf, render_html, render_report
+
 from tests.helpers import make_result, store_result
 
 

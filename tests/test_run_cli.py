@@ -97,7 +97,6 @@ class StopAfterFirstSuite(LmEvalEngine):
 
 @pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_suites(tiny_model: Path, data_dir: Path, tmp_path: Path) -> None:
-    from harness.suites.mmlu import MMLU
 
     spec = RunSpec(base=str(tiny_model), suites=["mmlu", "gsm8k"], data_dir=str(data_dir), limit=1, gen_kwargs={"max_gen_toks": 8})
     model = spec.model_ref()
