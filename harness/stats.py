@@ -25,3 +25,20 @@ def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, f
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mcnemar_exact_p_value(only_first_correct: int, only_second_correct: int) -> float:
+    """Two-sided exact McNemar test for paired correctness.
+
+    McNemar (1947), Psychometrika 12(2); exact form: under H0 the discordant pairs
+    split Binomial(b + c, 1/2), so p = min(1, 2 * P[X <= min(b, c)]). Returns 1.0 when
+    there is no discordant pair (no evidence of any difference).
+    """
+    b, c = only_first_correct, only_second_correct
+    if b < 0 or c < 0:
+        raise ValueError("counts of discordant pairs must be non-negative")
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)

@@ -30,3 +30,11 @@ def test_proportion_metric_carries_n_and_interval() -> None:
     assert metric.n == 228
     assert metric.ci_low < 0.25 < metric.ci_high
     assert metric.ci_method == "wilson"
+
+
+@pytest.mark.parametrize("b,c", [(0, 0), (0, 5), (3, 9), (12, 12), (40, 25), (1, 30)])
+def test_mcnemar_exact_matches_a_two_sided_binomial_test(b: int, c: int) -> None:
+    from harness.stats import mcnemar_exact_p_value
+
+    expected = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+    assert mcnemar_exact_p_value(b, c) == pytest.approx(expected, rel=1e-12)
