@@ -29,7 +29,7 @@ TOKENIZER_FILES = (
 )
 SAFE_WEIGHT_GLOBS = ("*.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHT_GLOBS = ("*.bin", "*.pt", "*.pth", "pytorch_model.bin.index.json")
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
+ADAPTER_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 _LORA_KEY = re.compile(r"layers\.(\d+)\..*\.(\w+)\.lora_A(?:\.\w+)?\.weight$")
@@ -131,7 +131,7 @@ class ModelRef:
                 parts.append(("adapter/adapter_config.json", _canonical_adapter_config_digest(self.adapter_dir)))
                 parts += [
                     (f"adapter/{name}", sha256_file(self.adapter_dir / name))
-                    for name in ADAPTER_FILES[1:]
+                    for name in ADAPTER_WEIGHT_FILES
                     if (self.adapter_dir / name).is_file()
                 ]
             self._cache["fingerprint"] = "sha256:" + combine_digests(parts)
