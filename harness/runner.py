@@ -115,6 +115,8 @@ def execute_run(
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
 
+    if resume_dir is not None:
+        out_dir = resume_dir.parent  # a resumed run keeps its own folder, whatever --out says
     options = SuiteOptions(
         data_dir=Path(spec.data_dir) if spec.data_dir else None,
         cache_dir=cache_root or out_dir / ".cache",
