@@ -270,8 +270,11 @@ def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | 
 
     results_path = resolve_results_path(_resolve_run(ctx, run_ref))
     result = load_results(results_path)
-    baseline = load_results(_resolve_run(ctx, baseline_ref)) if baseline_ref else None
-    verdict = judge_run(policy_ref, result, results_path.parent, baseline, _store(ctx))
+    baseline, baseline_dir = None, None
+    if baseline_ref:
+        baseline_path = resolve_results_path(_resolve_run(ctx, baseline_ref))
+        baseline, baseline_dir = load_results(baseline_path), baseline_path.parent
+    verdict = judge_run(policy_ref, result, results_path.parent, baseline, _store(ctx), baseline_dir)
     if junit_path:
         atomic_write_text(junit_path, verdict_to_junit(verdict))
     if markdown_path:
@@ -286,18 +289,85 @@ def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | 
 def _print_verdict(verdict: Any) -> None:
     from harness.gate import format_metric
 
-    rows = [("OUTCOME", "RULE", "MEASURED (95% CI, n)", "BOUND", "ARTICLE")]
-    rows += [(o.outcome.upper(), o.rule_id, format_metric(o), o.bound, o.article) for o in verdict.outcomes]
+    rows = [("OUTCOME", "RULE", "MEASURED (95% CI, n)", "BOUND", "VS BASELINE (95% CI, p)", "ARTICLE")]
+    rows += [
+        (o.outcome.upper(), o.rule_id, format_metric(o), o.bound, _format_change(o), o.article) for o in verdict.outcomes
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     for o in verdict.outcomes:
-        if o.outcome != "pass":
+        if o.outcome != "pass" or o.change is not None:
             click.echo(f"  {o.rule_id}: {o.evidence}")
     counts = verdict.counts()
     click.echo(
         f"verdict  {verdict.verdict.upper()} ({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail, "
         f"{counts['not-measured']} not measured) policy {verdict.policy}, exit {verdict.exit_code}"
+    )
+
+
+def _format_change(outcome: Any) -> str:
+    if outcome.change is None:
+        return ""
+    text = f"{outcome.change:+.4f}"
+    if outcome.change_ci_low is not None and outcome.change_ci_high is not None:
+        text += f" [{outcome.change_ci_low:+.4f}, {outcome.change_ci_high:+.4f}]"
+    if outcome.p_value is not None:
+        text += f" p={outcome.p_value:.3g}"
+    return text
+
+
+# --------------------------------------------------------------------------- compare
+@main.command()
+@click.argument("reference_ref", metavar="RUN_A")
+@click.argument("candidate_ref", metavar="RUN_B")
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Significance level of McNemar's exact test.")
+@click.option("--all", "show_all", is_flag=True, help="Also list per-subject and per-group rows that did not change significantly.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.pass_context
+def compare(ctx: click.Context, reference_ref: str, candidate_ref: str, alpha: float, show_all: bool, as_json: bool) -> None:
+    """Compare RUN_B with RUN_A item by item: an offline A/B test of two models.
+
+    For every accuracy-like metric both runs measured: the change B - A, its paired-
+    bootstrap 95% interval and McNemar's exact p-value over the items both runs saw with
+    the same prompt. Other shared metrics (ECE, gaps) show their plain difference.
+    """
+    from harness.suites.forgetting import compare_run_dirs
+
+    comparison = compare_run_dirs(_resolve_run(ctx, reference_ref), _resolve_run(ctx, candidate_ref), alpha=alpha)
+    if as_json:
+        _emit_json(comparison.model_dump(mode="json"))
+        return
+    click.echo(f"A (reference)  {comparison.reference_run}  {comparison.reference_fingerprint[:19]}")
+    click.echo(f"B (candidate)  {comparison.candidate_run}  {comparison.candidate_fingerprint[:19]}")
+    rows = [("METRIC", "A", "B", "B - A (95% CI)", "REL.", "McNEMAR p", "n", "")]
+    hidden = 0
+    for c in comparison.comparisons:
+        detail = c.metric.count(".") >= 2 and not c.metric.startswith(("robustness.", "calibration."))
+        if detail and not show_all and not c.significant:
+            hidden += 1
+            continue
+        change = "-" if c.change is None else f"{c.change:+.4f}"
+        if c.ci_low is not None and c.ci_high is not None:
+            change += f" [{c.ci_low:+.4f}, {c.ci_high:+.4f}]"
+        rows.append((
+            c.metric,
+            "-" if c.reference is None else f"{c.reference:.4f}",
+            "-" if c.candidate is None else f"{c.candidate:.4f}",
+            change,
+            "-" if c.relative_change is None else f"{c.relative_change:+.1%}",
+            "unpaired" if not c.paired else f"{c.p_value:.3g}",
+            str(c.n),
+            "significant" if c.significant else "",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    significant = sum(bool(c.significant) for c in comparison.comparisons)
+    click.echo(
+        f"{significant} significant change(s) at alpha {alpha:g}; {comparison.unmatched_items} item(s) not in both runs"
+        + (f"; {hidden} unchanged detail row(s) hidden (--all shows them)" if hidden else "")
     )
 
 

@@ -1,8 +1,8 @@
 """``harness demo``: the whole flow, offline, on an embedded tiny model.
 
 Builds the tiny model and a LoRA adapter, evaluates both on MMLU and GSM8K (limited),
-gates the adapted model against the base with ``policies/demo.yaml``, and renders the
-report. Suites without local data are skipped and show as not measured in the gate.
+calibration, robustness and fairness, compares the adapted model with the base item by
+item, gates it with ``policies/demo.yaml`` and renders the report. Suites without local data are skipped and show as not measured in the gate.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from harness.data_dir import resolve_data_dir
 from harness.errors import DataError
 
 DEMO_MAX_GEN_TOKS = 64
+DEMO_SUITES = ("mmlu", "gsm8k", "calibration", "robustness", "fairness")
 
 
 def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit: int) -> None:
@@ -54,7 +55,7 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
     if resolved is None:
         say("no benchmark data (--data-dir or HARNESS_DATA_DIR): MMLU and GSM8K will be skipped")
     common: dict[str, Any] = {
-        "suites": ["mmlu", "gsm8k"],
+        "suites": list(DEMO_SUITES),
         "data_dir": str(resolved) if resolved else None,
         "limit": limit,
         "skip_unavailable": True,
@@ -68,7 +69,7 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         ctx, RunSpec(base=str(base_dir), adapter=str(adapter_dir), **common), runs_dir, None, False
     )
 
-    verdict = judge_run("demo", tuned_result, tuned_run, base_result, RunStore(ctx.obj.get("store_url")))
+    verdict = judge_run("demo", tuned_result, tuned_run, base_result, RunStore(ctx.obj.get("store_url")), base_run)
     atomic_write_text(out_dir / "gate.junit.xml", verdict_to_junit(verdict))
     atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.policy import Policy, Rule
 from harness.results import Metric, RunResult
+from harness.suites.forgetting import PairedComparison, RunComparison
 
 Outcome = Literal["pass", "warn", "fail", "not-measured"]
 
@@ -36,6 +37,10 @@ class RuleOutcome(BaseModel):
     ci_high: float | None = None
     baseline_value: float | None = None
     change: float | None = None
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
+    p_value: float | None = None
+    significant: bool | None = None
     evidence: str
 
 
@@ -67,9 +72,15 @@ def evaluate_policy(
     *,
     policy_path: str = "",
     policy_sha256: str = "",
+    comparison: RunComparison | None = None,
 ) -> Verdict:
-    """Apply every rule of ``policy`` to ``run``; ``baseline`` serves the ``max_drop`` rules."""
-    outcomes = [_judge(rule, run, baseline) for rule in policy.rules]
+    """Apply every rule of ``policy`` to ``run``.
+
+    ``baseline`` serves the ``max_drop`` rules; ``comparison`` (run against baseline,
+    paired by item) lets them block only on a drop that is also significant at the
+    policy's alpha. Without it a drop is judged on the plain difference, and says so.
+    """
+    outcomes = [_judge(rule, run, baseline, comparison, policy.alpha) for rule in policy.rules]
     failed = any(o.blocking for o in outcomes)
     return Verdict(
         run_id=run.run_id,
@@ -84,7 +95,9 @@ def evaluate_policy(
     )
 
 
-def _judge(rule: Rule, run: RunResult, baseline: RunResult | None) -> RuleOutcome:
+def _judge(
+    rule: Rule, run: RunResult, baseline: RunResult | None, comparison: RunComparison | None, alpha: float
+) -> RuleOutcome:
     metric = run.metric(rule.metric)
     common = {
         "rule_id": rule.rule_id,
@@ -106,24 +119,52 @@ def _judge(rule: Rule, run: RunResult, baseline: RunResult | None) -> RuleOutcom
             return RuleOutcome(
                 **common, **measured, outcome="not-measured", blocking=rule.severity == "block", evidence=reason
             )
-        drop = base_metric.value - metric.value
-        change = metric.value - base_metric.value
-        if rule.relative:
-            drop = drop / base_metric.value if base_metric.value else drop
-        ok = drop <= (rule.max_drop or 0.0) + 1e-12
-        unit = f"{drop:.1%} relative" if rule.relative else f"{drop:.4f}"
-        evidence = f"drop {unit} against baseline {base_metric.value:.4f} (limit {rule.describe_bound()})"
-        return _bounded(rule, common, measured | {"baseline_value": base_metric.value, "change": change}, ok, evidence)
+        return _judge_drop(rule, common, measured, base_metric, comparison.get(rule.metric) if comparison else None, alpha)
 
     value = metric.value
     if rule.min is not None:
         ok = value >= rule.min
+        warn_only = not ok and rule.warn_until is not None and value >= rule.warn_until
         evidence = f"{value:.4f} {'>=' if ok else '<'} {rule.min:g} (n={metric.n})"
     else:
         assert rule.max is not None
         ok = value <= rule.max
+        warn_only = not ok and rule.warn_until is not None and value <= rule.warn_until
         evidence = f"{value:.4f} {'<=' if ok else '>'} {rule.max:g} (n={metric.n})"
+    if warn_only:
+        evidence += f"; inside the warning band up to {rule.warn_until:g}"
+        return RuleOutcome(**common, **measured, outcome="warn", blocking=False, evidence=evidence)
     return _bounded(rule, common, measured, ok, evidence)
+
+
+def _judge_drop(
+    rule: Rule, common: dict, measured: dict, base_metric: Metric, paired: PairedComparison | None, alpha: float
+) -> RuleOutcome:
+    """A drop fails only when it exceeds the tolerance and, where items pair, is significant."""
+    assert rule.max_drop is not None
+    base_value, value = base_metric.value or 0.0, measured["value"]
+    drop = base_value - value
+    if rule.relative:
+        drop = drop / base_value if base_value else drop
+    unit = f"{drop:.1%} relative" if rule.relative else f"{drop:.4f}"
+    over = drop > rule.max_drop + 1e-12
+    facts = measured | {"baseline_value": base_value, "change": value - base_value}
+    evidence = f"drop {unit} against baseline {base_value:.4f} (limit {rule.describe_bound()})"
+    if paired is not None and paired.paired and paired.n:
+        facts |= {
+            "change_ci_low": paired.ci_low, "change_ci_high": paired.ci_high, "p_value": paired.p_value,
+            "significant": (paired.p_value or 1.0) < alpha,
+        }
+        evidence += (
+            f"; paired on {paired.n} items: change {paired.change:+.4f} [{paired.ci_low:+.4f}, {paired.ci_high:+.4f}], "
+            f"McNemar p={paired.p_value:.3g} ({'<' if facts['significant'] else '>='} alpha {alpha:g})"
+        )
+        if over and not facts["significant"]:
+            evidence += "; not significant, so not a regression"
+        return _bounded(rule, common, facts, not (over and facts["significant"]), evidence)
+    if over:
+        evidence += "; no paired item records, so significance was not tested"
+    return _bounded(rule, common, facts, not over, evidence)
 
 
 def _bounded(rule: Rule, common: dict, measured: dict, ok: bool, evidence: str) -> RuleOutcome:

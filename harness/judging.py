@@ -8,22 +8,48 @@ from harness.atomic import atomic_write_json
 from harness.gate import Verdict, evaluate_policy
 from harness.hashing import sha256_file
 from harness.policy import load_policy
-from harness.results import RunResult
+from harness.results import ITEMS_FILE, RunResult, read_items
 from harness.store import RunStore
+from harness.suites.forgetting import COMPARISON_FILE, RunComparison, compare_runs
 
 VERDICT_FILE = "verdict.json"
 
 
 def judge_run(
-    policy_ref: str | Path, run: RunResult, run_dir: Path, baseline: RunResult | None, store: RunStore
+    policy_ref: str | Path,
+    run: RunResult,
+    run_dir: Path,
+    baseline: RunResult | None,
+    store: RunStore,
+    baseline_dir: Path | None = None,
 ) -> Verdict:
-    """Evaluate ``policy_ref`` on ``run``; write ``verdict.json`` atomically and record it."""
+    """Evaluate ``policy_ref`` on ``run``; write ``verdict.json`` atomically and record it.
+
+    With a baseline whose item records are at hand, the run is first compared with it
+    item by item (``comparison.json``), so drop rules can test significance.
+    """
     policy, policy_path = load_policy(policy_ref)
+    comparison = None
+    if baseline is not None and baseline_dir is not None:
+        comparison = paired_comparison(baseline, baseline_dir, run, run_dir, alpha=policy.alpha)
     verdict = evaluate_policy(
-        policy, run, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path)
+        policy, run, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path), comparison=comparison
     )
     verdict_path = atomic_write_json(run_dir / VERDICT_FILE, verdict.model_dump(mode="json"))
     store.record_verdict(
         run.run_id, policy.name, verdict.verdict, verdict.created_at, baseline=verdict.baseline_run_id, path=verdict_path
     )
     return verdict
+
+
+def paired_comparison(
+    baseline: RunResult, baseline_dir: Path, run: RunResult, run_dir: Path, *, alpha: float
+) -> RunComparison | None:
+    """Compare ``run`` with ``baseline`` item by item and keep it as ``comparison.json``; None without item records."""
+    if not (baseline_dir / ITEMS_FILE).is_file() or not (run_dir / ITEMS_FILE).is_file():
+        return None
+    comparison = compare_runs(
+        baseline, read_items(baseline_dir / ITEMS_FILE), run, read_items(run_dir / ITEMS_FILE), alpha=alpha
+    )
+    atomic_write_json(run_dir / COMPARISON_FILE, comparison.model_dump(mode="json"))
+    return comparison

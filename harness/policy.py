@@ -26,6 +26,11 @@ class Rule(BaseModel):
     max: float | None = Field(default=None, description="pass when value <= max")
     max_drop: float | None = Field(default=None, ge=0, description="largest allowed fall against the baseline run")
     relative: bool = Field(default=False, description="max_drop as a fraction of the baseline value")
+    warn_until: float | None = Field(
+        default=None,
+        description="a band beyond min/max that only warns, e.g. max 0.10 with warn_until 0.15: "
+        "above 0.10 warns, above 0.15 fails",
+    )
     severity: Literal["block", "warn"] = "block"
     article: str = Field(min_length=1, description='e.g. "EU AI Act Art. 15(1)"')
     why: str = Field(min_length=1)
@@ -37,6 +42,13 @@ class Rule(BaseModel):
             raise ValueError(f"give exactly one of min, max, max_drop (got {', '.join(bounds) or 'none'})")
         if self.relative and self.max_drop is None:
             raise ValueError("relative applies to max_drop only")
+        if self.warn_until is not None:
+            if self.max is not None and self.warn_until <= self.max:
+                raise ValueError("warn_until must lie above max")
+            if self.min is not None and self.warn_until >= self.min:
+                raise ValueError("warn_until must lie below min")
+            if self.max_drop is not None:
+                raise ValueError("warn_until applies to min and max rules")
         return self
 
     @property
@@ -48,10 +60,11 @@ class Rule(BaseModel):
         return "min" if self.min is not None else "max" if self.max is not None else "max_drop"
 
     def describe_bound(self) -> str:
+        band = f" (warn to {self.warn_until:g})" if self.warn_until is not None else ""
         if self.min is not None:
-            return f">= {self.min:g}"
+            return f">= {self.min:g}{band}"
         if self.max is not None:
-            return f"<= {self.max:g}"
+            return f"<= {self.max:g}{band}"
         assert self.max_drop is not None
         return f"drop <= {self.max_drop:.0%} of baseline" if self.relative else f"drop <= {self.max_drop:g}"
 

@@ -79,6 +79,7 @@ class SuiteStatus(BaseModel):
     n_items: int = 0
     engine: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list, description="caveats a reader must see, e.g. a small sample")
 
 
 class Environment(BaseModel):
@@ -109,6 +110,10 @@ class RunResult(BaseModel):
     environment: Environment
     timings: dict[str, float] = Field(default_factory=dict)
     cache: dict[str, int] = Field(default_factory=dict, description="lm-eval response cache hits and model calls")
+    details: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per suite, structured evidence behind its metrics (reliability bins, per-group tables, ...)",
+    )
 
     def metric(self, name: str) -> Metric | None:
         for metric in self.metrics:

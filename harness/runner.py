@@ -41,7 +41,7 @@ from harness.results import (
 )
 from harness.store import RunStore
 from harness.suites import get_suites
-from harness.suites.base import SuiteOptions
+from harness.suites.base import PreparedSuite, SuiteOptions
 
 SPEC_FILE = "run-spec.json"
 PARTIAL_DIR = ".partial"
@@ -161,26 +161,32 @@ def execute_run(
     timings: dict[str, float] = {}
     cache = {"requests": 0, "model_calls": 0, "cache_hits": 0}
 
+    details: dict[str, dict[str, Any]] = {}
     for suite, prepared in prepared_suites:
-        partial = run_dir / PARTIAL_DIR / f"{suite.name}.jsonl"
         suite_started = time.perf_counter()
-        if partial.is_file():
-            records = read_items(partial)
-            progress(f"{suite.name}: {len(records)} items reused from the interrupted run")
+        if suite.engine == "derived":
+            missing = [name for name in suite.requires if statuses.get(name) is None or statuses[name].status != "completed"]
+            if missing:
+                statuses[suite.name] = SuiteStatus(status="skipped", reason=f"needs suite {missing[0]}, which did not run", engine=suite.engine)
+                progress(f"{suite.name}: skipped (needs {missing[0]})")
+                continue
+            records, inputs = [], [r for r in all_records if r.suite in suite.requires]
+            progress(f"{suite.name}: computed from {len(inputs)} {'/'.join(suite.requires)} records, no model call")
         else:
-            progress(f"{suite.name}: evaluating {len(prepared.tasks)} task(s) with {engine.name}")
-            output = engine.evaluate(prepared.tasks, run_dir / "lm_eval" / suite.name, limit=spec.limit)
-            records = output.records
-            write_items(partial, records)
-            cache["requests"] += output.requests
-            cache["model_calls"] += output.model_calls
-            cache["cache_hits"] += output.cache_hits
-        timings[f"suite.{suite.name}"] = round(time.perf_counter() - suite_started, 3)
+            records = _evaluate_suite(suite.name, prepared, engine, run_dir, spec.limit, cache, progress)
+            inputs = records
         all_records.extend(records)
-        metrics.extend(suite.metrics(records))
+        scores = suite.score(inputs)
+        timings[f"suite.{suite.name}"] = round(time.perf_counter() - suite_started, 3)
+        metrics.extend(scores.metrics)
+        if scores.details:
+            details[suite.name] = scores.details
         datasets.extend(prepared.datasets)
+        for warning in scores.warnings:
+            progress(f"{suite.name}: warning: {warning}")
         statuses[suite.name] = SuiteStatus(
-            status="completed", n_items=len(records), engine=suite.engine, settings=prepared.settings | {"limit": spec.limit}
+            status="completed", n_items=len(inputs), engine=suite.engine, warnings=scores.warnings,
+            settings=prepared.settings | {"limit": spec.limit},
         )
     timings["total"] = round(time.perf_counter() - started, 3)
 
@@ -188,13 +194,14 @@ def execute_run(
         run_id=run_id,
         created_at=created_at,
         model=ModelInfo(**model.describe()),
-        suites=spec.suites,
+        suites=[suite.name for suite in suites],
         suite_status=statuses,
         metrics=metrics,
         datasets=datasets,
         environment=capture_environment(spec.device, LM_EVAL_SEEDS["random_seed"]),
         timings=timings,
         cache=cache,
+        details=details,
     )
     write_items(run_dir / ITEMS_FILE, all_records)
     write_results(run_dir, result)
@@ -205,6 +212,25 @@ def execute_run(
     if store is not None:
         store.index_run(result, run_dir, headline_metrics(result, [s.headline for s in suites]))
     return result, run_dir
+
+
+def _evaluate_suite(
+    name: str, prepared: PreparedSuite, engine: LmEvalEngine, run_dir: Path, limit: int | None,
+    cache: dict[str, int], progress: Progress,
+) -> list[ItemRecord]:
+    """Records of one engine suite: from its checkpoint if an interrupted run left one, else from the engine."""
+    partial = run_dir / PARTIAL_DIR / f"{name}.jsonl"
+    if partial.is_file():
+        records = read_items(partial)
+        progress(f"{name}: {len(records)} items reused from the interrupted run")
+        return records
+    progress(f"{name}: evaluating {len(prepared.tasks)} task(s) with {engine.name}")
+    output = engine.evaluate(prepared.tasks, run_dir / "lm_eval" / name, limit=None if prepared.self_limited else limit)
+    write_items(partial, output.records)
+    cache["requests"] += output.requests
+    cache["model_calls"] += output.model_calls
+    cache["cache_hits"] += output.cache_hits
+    return output.records
 
 
 def headline_metrics(result: RunResult, names: list[str]) -> dict[str, Any]:

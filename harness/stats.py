@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 Z_95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
 
@@ -42,3 +45,65 @@ def mcnemar_exact_p_value(only_first_correct: int, only_second_correct: int) -> 
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+DEFAULT_BOOTSTRAP = 1000
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(indices)`` over ``n`` resampled items.
+
+    Efron & Tibshirani (1993), *An Introduction to the Bootstrap*, ch. 13. ``statistic``
+    receives an array of item indices drawn with replacement and returns the statistic
+    of that resample; passing indices (not data) keeps paired data paired. NaN results
+    (e.g. an empty group in a resample) are dropped. Returns ``(nan, nan)`` for n == 0.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return (math.nan, math.nan)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return (float(low), float(high))
+
+
+def paired_difference_interval(
+    reference: Sequence[bool],
+    candidate: Sequence[bool],
+    *,
+    n_boot: int = 4000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Paired-bootstrap interval for ``mean(candidate) - mean(reference)`` on the same items.
+
+    Resampling items with replacement only moves counts between the four cells of the
+    2x2 table (both right, only reference right, only candidate right, both wrong), so the
+    item bootstrap is drawn exactly, and cheaply, as a multinomial over those cells
+    (Efron & Tibshirani 1993, ch. 6; the same table McNemar's test reads).
+    """
+    ref = np.asarray(reference, dtype=bool)
+    cand = np.asarray(candidate, dtype=bool)
+    if ref.shape != cand.shape:
+        raise ValueError("paired samples must have the same length")
+    n = ref.size
+    if n == 0:
+        return (math.nan, math.nan)
+    only_ref = int((ref & ~cand).sum())
+    only_cand = int((~ref & cand).sum())
+    rng = np.random.default_rng(seed)
+    cells = rng.multinomial(n, [only_ref / n, only_cand / n, (n - only_ref - only_cand) / n], size=n_boot)
+    diffs = (cells[:, 1] - cells[:, 0]) / n
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    return (float(low), float(high))

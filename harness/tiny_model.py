@@ -103,11 +103,14 @@ def build_tiny_model(
     return out
 
 
-def build_tiny_adapter(base_dir: str | Path, out_dir: str | Path, *, seed: int = 1, rank: int = 4) -> Path:
+def build_tiny_adapter(
+    base_dir: str | Path, out_dir: str | Path, *, seed: int = 1, rank: int = 4, scale: float = 0.5
+) -> Path:
     """Write a LoRA adapter for ``base_dir`` whose B matrices are non-zero.
 
     PEFT initialises B to zero, which would leave the model unchanged; a seeded random B
     makes base and base+adapter give different log-likelihoods, as a trained adapter would.
+    ``scale`` is the standard deviation of B; a large one damages the model on purpose.
     """
     import torch
     from peft import LoraConfig, get_peft_model
@@ -131,7 +134,7 @@ def build_tiny_adapter(base_dir: str | Path, out_dir: str | Path, *, seed: int =
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=generator) * 0.5)
+                param.copy_(torch.randn(param.shape, generator=generator) * scale)
     model.save_pretrained(out, safe_serialization=True)
     return out
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from harness.suites.forgetting import COMPARISON_FILE, RunComparison
+
 from harness import __version__
 from harness.atomic import atomic_write_bytes, atomic_write_text
 from harness.errors import InputError
@@ -58,23 +60,59 @@ def load_verdict(run_dir: Path) -> Verdict | None:
         raise InputError(f"{path}: not a harness verdict file") from None
 
 
-def report_context(result: RunResult, verdict: Verdict | None) -> dict[str, Any]:
+def load_comparison(run_dir: Path) -> RunComparison | None:
+    path = run_dir / COMPARISON_FILE
+    if not path.is_file():
+        return None
+    try:
+        return RunComparison.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise InputError(f"{path}: not a harness comparison file") from None
+
+
+def is_summary_metric(name: str) -> bool:
+    """Metrics of the main results table; per-subject, per-perturbation and per-group rows have their own sections."""
+    return name.count(".") == 1 or name.startswith("gsm8k.")
+
+
+def report_context(result: RunResult, verdict: Verdict | None, comparison: RunComparison | None = None) -> dict[str, Any]:
+    from harness.reports.charts import reliability_diagram_svg
+    from markupsafe import Markup
+
     subject_prefix = "mmlu.accuracy."
-    headline = [m for m in result.metrics if not m.name.startswith(subject_prefix)]
-    subjects = [m for m in result.metrics if m.name.startswith(subject_prefix)]
+    calibration = result.details.get("calibration")
+    charts = {}
+    if calibration:
+        charts["reliability"] = Markup(
+            reliability_diagram_svg(calibration["reliability"], title="Reliability, 10 equal-width bins")
+        )
+        charts["reliability_equal_mass"] = Markup(
+            reliability_diagram_svg(calibration["reliability_equal_mass"], title="Reliability, 10 equal-mass bins")
+        )
+    shown_comparisons = [
+        c for c in (comparison.comparisons if comparison else []) if c.paired and c.n and (is_summary_metric(c.metric) or c.significant)
+    ]
     return {
         "result": result,
         "verdict": verdict,
-        "headline_metrics": headline,
-        "subject_metrics": subjects,
+        "comparison": comparison,
+        "shown_comparisons": shown_comparisons,
+        "metrics": result.metric_map(),
+        "headline_metrics": [m for m in result.metrics if is_summary_metric(m.name)],
+        "subject_metrics": [m for m in result.metrics if m.name.startswith(subject_prefix)],
+        "calibration": calibration,
+        "robustness": result.details.get("robustness"),
+        "fairness": result.details.get("fairness"),
+        "charts": charts,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "harness_version": __version__,
-        "css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
+        # our own stylesheet, trusted: escaping it would turn its quotes into entities and break the CSS
+        "css": Markup((templates_dir() / "report.css").read_text(encoding="utf-8")),
     }
 
 
-def render_html(result: RunResult, verdict: Verdict | None) -> str:
-    return jinja_environment().get_template("report.html.j2").render(**report_context(result, verdict))
+def render_html(result: RunResult, verdict: Verdict | None, comparison: RunComparison | None = None) -> str:
+    return jinja_environment().get_template("report.html.j2").render(**report_context(result, verdict, comparison))
 
 
 def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> ReportPaths:
@@ -82,7 +120,8 @@ def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> Re
     results_path = resolve_results_path(run_ref)
     result = load_results(results_path)
     verdict = load_verdict(results_path.parent)
-    html = render_html(result, verdict)
+    comparison = load_comparison(results_path.parent)
+    html = render_html(result, verdict, comparison)
     html_path = atomic_write_text(out_dir / "report.html", html)
     if not pdf:
         return ReportPaths(html=html_path, pdf=None)
@@ -90,7 +129,8 @@ def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> Re
         html,
         title=f"harness evaluation report: {result.run_id}",
         metadata={"fingerprint": result.model.fingerprint, "run_id": result.run_id},
-        attachments={"results.json": results_path},
+        attachments={"results.json": results_path}
+        | ({COMPARISON_FILE: results_path.parent / COMPARISON_FILE} if comparison else {}),
     )
     return ReportPaths(html=html_path, pdf=atomic_write_bytes(out_dir / "report.pdf", pdf_bytes), refused_urls=refused)
 

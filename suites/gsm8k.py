@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
+from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores, TaskSpec, proportion_metrics
 from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
 
 from harness.errors import DataError
 from harness.hashing import sha256_file
-from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.results import DatasetUse, ItemRecord
 
 HUB_DATASET = "openai/gsm8k"
 DEFAULT_FEWSHOT = 5
@@ -26,6 +26,7 @@ class GSM8K:
     name = "gsm8k"
     engine = "lm-eval"
     headline = "gsm8k.exact_match"
+    requires: tuple[str, ...] = ()
 
     def prepare(self, options: SuiteOptions) -> PreparedSuite:
         fewshot = DEFAULT_FEWSHOT if options.num_fewshot is None else options.num_fewshot
@@ -66,17 +67,15 @@ class GSM8K:
             settings["generation_kwargs"] = dict(options.gen_kwargs)
         return PreparedSuite(tasks=[task], datasets=datasets, settings=settings)
 
-    def metrics(self, records: list[ItemRecord]) -> list[Metric]:
-        """Exact match under each of the stock task's extractions; strict is the headline."""
-        clean = [r for r in records if r.variant == "clean"]
-        n = len(clean)
-        strict = sum(r.correct for r in clean)
-        flexible = sum(bool(r.extra.get("filters", {}).get("flexible-extract", {}).get("correct")) for r in clean)
-        return [
-            proportion_metric("gsm8k.exact_match", strict, n),
-            proportion_metric("gsm8k.exact_match.strict", strict, n),
-            proportion_metric("gsm8k.exact_match.flexible", flexible, n),
-        ]
+    def outcomes(self, records: list[ItemRecord]) -> Outcomes:
+        """Exact match per item under each of the stock task's extractions; strict is the headline."""
+        clean = [r for r in records if r.suite == self.name and r.variant == "clean"]
+        strict = {r.item_id: r.correct for r in clean}
+        flexible = {r.item_id: bool(r.extra.get("filters", {}).get("flexible-extract", {}).get("correct")) for r in clean}
+        return {"gsm8k.exact_match": strict, "gsm8k.exact_match.strict": dict(strict), "gsm8k.exact_match.flexible": flexible}
+
+    def score(self, records: list[ItemRecord]) -> SuiteScores:
+        return SuiteScores(metrics=proportion_metrics(self.outcomes(records)))
 
 
 def _stock_generation_kwargs() -> dict[str, object]:

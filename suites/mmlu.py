@@ -13,13 +13,13 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-from harness.suites.base import PreparedSuite, SuiteOptions, TaskSpec
+from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores, TaskSpec, proportion_metrics
 from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
 
 from harness.atomic import atomic_write_jsonl
 from harness.errors import DataError
 from harness.hashing import sha256_file
-from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.results import DatasetUse, ItemRecord
 
 LETTERS = ("A", "B", "C", "D")
 HUB_DATASET = "cais/mmlu"
@@ -110,6 +110,7 @@ class MMLU:
     name = "mmlu"
     engine = "lm-eval"
     headline = "mmlu.accuracy"
+    requires: tuple[str, ...] = ()
 
     def __init__(self, subjects: tuple[str, ...] = SUBJECTS) -> None:
         self.subjects = subjects
@@ -130,7 +131,7 @@ class MMLU:
                 splits = {}
                 for split in ("test", "dev"):
                     source = options.data_dir / "mmlu" / split / f"{subject}_{split}.csv"
-                    converted, use = _converted(source, subject, options.cache_dir)
+                    converted, use = converted_split(source, subject, options.cache_dir)
                     splits[split] = str(converted)
                     if split == "test" or fewshot:
                         datasets.append(use)
@@ -165,21 +166,23 @@ class MMLU:
         if no_dev:
             raise DataError(f"{root / 'dev'}: MMLU few-shot file {no_dev[0]}_dev.csv is missing")
 
-    def metrics(self, records: list[ItemRecord]) -> list[Metric]:
-        """Micro-averaged accuracy over all items, then accuracy per subject."""
-        by_subject: dict[str, list[bool]] = defaultdict(list)
-        for record in records:
-            if record.variant == "clean":
-                by_subject[record.subject or "unknown"].append(record.correct)
-        every = [c for outcomes in by_subject.values() for c in outcomes]
-        metrics = [proportion_metric("mmlu.accuracy", sum(every), len(every))]
+    def outcomes(self, records: list[ItemRecord]) -> Outcomes:
+        """Correctness per item: over all subjects (micro-average), then per subject."""
+        clean = [r for r in records if r.suite == self.name and r.variant == "clean"]
+        out: Outcomes = {"mmlu.accuracy": {r.item_id: r.correct for r in clean}}
+        by_subject: dict[str, dict[str, bool]] = defaultdict(dict)
+        for record in clean:
+            by_subject[record.subject or "unknown"][record.item_id] = record.correct
         for subject in sorted(by_subject):
-            outcomes = by_subject[subject]
-            metrics.append(proportion_metric(f"mmlu.accuracy.{subject}", sum(outcomes), len(outcomes)))
-        return metrics
+            out[f"mmlu.accuracy.{subject}"] = by_subject[subject]
+        return out
+
+    def score(self, records: list[ItemRecord]) -> SuiteScores:
+        """Micro-averaged accuracy over all items, then accuracy per subject (Wilson intervals)."""
+        return SuiteScores(metrics=proportion_metrics(self.outcomes(records)))
 
 
-def _converted(source: Path, subject: str, cache_dir: Path) -> tuple[Path, DatasetUse]:
+def converted_split(source: Path, subject: str, cache_dir: Path) -> tuple[Path, DatasetUse]:
     digest = sha256_file(source)
     target = cache_dir / "data" / "mmlu" / f"{source.stem}-{digest[:16]}.jsonl"
     if target.is_file():

@@ -122,7 +122,7 @@ def test_gsm8k_records_follow_the_stock_extractions(tiny_model: Path, data_dir: 
         strict = re.search(r"#### (\-?[0-9\.\,]+)", record.generated or "")
         assert record.prediction == (strict.group(1) if strict else "[invalid]")
         assert set(record.extra["filters"]) == {"strict-match", "flexible-extract"}
-    metrics = {m.name: m for m in suite.metrics(out.records)}
+    metrics = {m.name: m for m in suite.score(out.records).metrics}
     assert metrics["gsm8k.exact_match"].n == 3
     assert (tmp_path / "run" / "samples_harness_gsm8k.jsonl").is_file()
 

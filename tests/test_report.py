@@ -40,3 +40,11 @@ def test_report_without_verdict_says_so(tmp_path: Path) -> None:
     paths = render_report(store_result(tmp_path, make_result()), tmp_path / "out", pdf=False)
     assert "No gate verdict has been recorded" in paths.html.read_text()
     assert paths.pdf is None
+
+
+def test_stylesheet_reaches_the_renderer_unescaped() -> None:
+    from harness.reports.render import render_html
+    from tests.helpers import make_result
+
+    html = render_html(make_result(), None)
+    assert 'content: "harness evaluation report"' in html and "&#34;" not in html.split("</style>")[0]

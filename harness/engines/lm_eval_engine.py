@@ -131,10 +131,14 @@ def _to_records(spec: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecor
 def _choice_record(spec: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
     lls = [float(resp[0]) for resp in sample["filtered_resps"]]
     prediction = max(range(len(lls)), key=lls.__getitem__)
+    # Docs the project writes itself (perturbed, counterfactual) carry their own item id,
+    # variant and bookkeeping under "harness"; stock docs are named by their row.
+    meta = (sample.get("doc") or {}).get("harness") or {}
     return ItemRecord(
         suite=spec.suite,
-        item_id=f"{spec.item_prefix}/{sample['doc_id']}",
-        subject=spec.subject,
+        item_id=meta.get("item_id") or f"{spec.item_prefix}/{sample['doc_id']}",
+        variant=meta.get("variant") or "clean",
+        subject=meta.get("subject") or spec.subject,
         prompt_hash=sample["prompt_hash"],
         choices=[str(arg[1]) for arg in sample["arguments"]],
         loglikelihoods=lls,
@@ -142,7 +146,7 @@ def _choice_record(spec: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
         target=int(sample["target"]),
         correct=bool(sample["acc"]),
         confidence=softmax(lls)[prediction],
-        extra={"doc_hash": sample.get("doc_hash")},
+        extra={"doc_hash": sample.get("doc_hash")} | (json.loads(meta["extra"]) if meta.get("extra") else {}),
     )
 
 

@@ -1,0 +1,155 @@
+"""Forgetting and A/B comparison: two runs, paired item by item.
+
+A candidate run (e.g. base + adapter) is compared with a reference run (normally the
+base model) on the items both evaluated with the same prompt. For every per-item
+correctness metric the suites expose (:meth:`Suite.outcomes`): the change in accuracy,
+its paired-bootstrap 95% interval, McNemar's exact test on the discordant pairs
+(McNemar 1947; Dietterich 1998 recommends it for comparing two classifiers on one test
+set), and the relative drop. The methodology's rule: general ability may not fall by
+more than 5% relative; domain ability should rise. A drop counts as a regression only
+when it is also significant, so an unchanged model never fails by noise.
+
+Metrics that are not per-item proportions (ECE, gaps) are listed with their plain
+difference and no test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import InputError
+from harness.results import ITEMS_FILE, ItemRecord, RunResult, load_results, read_items, resolve_results_path
+from harness.stats import mcnemar_exact_p_value, paired_difference_interval
+
+COMPARISON_FILE = "comparison.json"
+
+
+class PairedComparison(BaseModel):
+    """One metric of a candidate run against a reference run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    paired: bool
+    n: int
+    reference: float | None
+    candidate: float | None
+    change: float | None
+    relative_change: float | None
+    relative_drop: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str | None = None
+    only_reference_correct: int | None = None
+    only_candidate_correct: int | None = None
+    p_value: float | None = None
+    test: str | None = None
+    significant: bool | None = None
+
+
+class RunComparison(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = "1"
+    reference_run: str
+    candidate_run: str
+    reference_fingerprint: str
+    candidate_fingerprint: str
+    alpha: float
+    unmatched_items: int
+    comparisons: list[PairedComparison]
+
+    def get(self, metric: str) -> PairedComparison | None:
+        return next((c for c in self.comparisons if c.metric == metric), None)
+
+
+def compare_outcomes(
+    reference: dict[str, bool], candidate: dict[str, bool], metric: str, *, alpha: float = 0.05
+) -> PairedComparison:
+    """Paired comparison of one metric over the items present in both runs."""
+    keys = sorted(set(reference) & set(candidate))
+    n = len(keys)
+    if n == 0:
+        return PairedComparison(
+            metric=metric, paired=True, n=0, reference=None, candidate=None, change=None, relative_change=None,
+            relative_drop=None,
+        )
+    ref = [reference[k] for k in keys]
+    cand = [candidate[k] for k in keys]
+    ref_acc, cand_acc = sum(ref) / n, sum(cand) / n
+    only_ref = sum(a and not b for a, b in zip(ref, cand, strict=True))
+    only_cand = sum(b and not a for a, b in zip(ref, cand, strict=True))
+    p_value = mcnemar_exact_p_value(only_ref, only_cand)
+    low, high = paired_difference_interval(ref, cand)
+    change = cand_acc - ref_acc
+    relative = change / ref_acc if ref_acc else None
+    return PairedComparison(
+        metric=metric, paired=True, n=n, reference=ref_acc, candidate=cand_acc, change=change,
+        relative_change=relative, relative_drop=None if relative is None else 0.0 - relative,
+        ci_low=low, ci_high=high, ci_method="paired-bootstrap-4000", only_reference_correct=only_ref,
+        only_candidate_correct=only_cand, p_value=p_value, test="mcnemar-exact", significant=p_value < alpha,
+    )
+
+
+def compare_runs(
+    reference: RunResult, reference_items: list[ItemRecord], candidate: RunResult, candidate_items: list[ItemRecord],
+    *, alpha: float = 0.05,
+) -> RunComparison:
+    """Every metric the two runs share: paired where the suites give per-item outcomes."""
+    from harness.suites import registry
+
+    suites = registry()
+    ref_items, cand_items, unmatched = _matched(reference_items, candidate_items)
+    comparisons: list[PairedComparison] = []
+    paired_names: set[str] = set()
+    for name in [s for s in candidate.suites if s in reference.suites and s in suites]:
+        ref_out = suites[name].outcomes(ref_items)
+        cand_out = suites[name].outcomes(cand_items)
+        for metric in ref_out:
+            if metric in cand_out:
+                comparisons.append(compare_outcomes(ref_out[metric], cand_out[metric], metric, alpha=alpha))
+                paired_names.add(metric)
+    ref_metrics = reference.metric_map()
+    for metric in candidate.metrics:
+        base = ref_metrics.get(metric.name)
+        if metric.name in paired_names or base is None:
+            continue
+        change = None if metric.value is None or base.value is None else metric.value - base.value
+        relative = change / base.value if change is not None and base.value else None
+        comparisons.append(
+            PairedComparison(
+                metric=metric.name, paired=False, n=min(metric.n, base.n), reference=base.value, candidate=metric.value,
+                change=change, relative_change=relative, relative_drop=None if relative is None else 0.0 - relative,
+            )
+        )
+    return RunComparison(
+        reference_run=reference.run_id, candidate_run=candidate.run_id,
+        reference_fingerprint=reference.model.fingerprint, candidate_fingerprint=candidate.model.fingerprint,
+        alpha=alpha, unmatched_items=unmatched, comparisons=comparisons,
+    )
+
+
+def compare_run_dirs(reference_ref: str | Path, candidate_ref: str | Path, *, alpha: float = 0.05) -> RunComparison:
+    """:func:`compare_runs` on two stored runs (run directories or results.json paths)."""
+    loaded = []
+    for ref in (reference_ref, candidate_ref):
+        path = resolve_results_path(ref)
+        items = path.parent / ITEMS_FILE
+        if not items.is_file():
+            raise InputError(f"{path.parent}: no {ITEMS_FILE}; a paired comparison needs the run's item records")
+        loaded.append((load_results(path), read_items(items)))
+    (reference, ref_items), (candidate, cand_items) = loaded
+    return compare_runs(reference, ref_items, candidate, cand_items, alpha=alpha)
+
+
+def _matched(
+    reference: list[ItemRecord], candidate: list[ItemRecord]
+) -> tuple[list[ItemRecord], list[ItemRecord], int]:
+    """Records of items both runs evaluated with the same prompt; the count of the rest."""
+    ref_by_key = {(r.suite, r.item_id): r for r in reference}
+    cand_by_key = {(r.suite, r.item_id): r for r in candidate}
+    shared = [k for k in ref_by_key if k in cand_by_key and ref_by_key[k].prompt_hash == cand_by_key[k].prompt_hash]
+    unmatched = len(ref_by_key) + len(cand_by_key) - 2 * len(shared)
+    return [ref_by_key[k] for k in shared], [cand_by_key[k] for k in shared], unmatched
