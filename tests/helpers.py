@@ -25,3 +25,13 @@ def store_result(folder: Path, result: RunResult) -> Path:
     run_dir = folder / result.run_id
     write_results(run_dir, result)
     return run_dir
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """Run the harness CLI in-process; returns exit code, stdout and stderr."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr

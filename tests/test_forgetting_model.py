@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from harness.cli import main
 from harness.tiny_model import build_tiny_adapter
+from tests.helpers import invoke
 from tests.teaching import gold_requests, teach
 
 pytestmark = pytest.mark.slow
@@ -24,11 +23,6 @@ rules:
     article: "EU AI Act Art. 15(1)"
     why: general knowledge may not fall by more than 5% relative
 """
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from harness.suites.fairness import load_lexicon, load_scenarios
 from harness.suites.perturbations import PERTURBATIONS
 
-from harness.cli import main
 from harness.results import load_results, read_items
 from harness.runner import RunSpec, execute_run
+from tests.helpers import invoke
 
 pytestmark = pytest.mark.slow
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

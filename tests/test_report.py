@@ -44,6 +44,7 @@ def test_report_without_verdict_says_so(tmp_path: Path) -> None:
 
 def test_stylesheet_reaches_the_renderer_unescaped() -> None:
     from harness.reports.render import render_html
+
     from tests.helpers import make_result
 
     html = render_html(make_result(), None)
