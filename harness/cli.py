@@ -331,7 +331,8 @@ def compare(ctx: click.Context, reference_ref: str, candidate_ref: str, alpha: f
 
     For every accuracy-like metric both runs measured: the change B - A, its paired-
     bootstrap 95% interval and McNemar's exact p-value over the items both runs saw with
-    the same prompt. Other shared metrics (ECE, gaps) show their plain difference.
+    the same prompt. ECE, Brier and NLL get a paired bootstrap test; other shared
+    metrics (gaps, drops) show their plain difference.
     """
     from harness.suites.forgetting import compare_run_dirs
 
@@ -341,7 +342,7 @@ def compare(ctx: click.Context, reference_ref: str, candidate_ref: str, alpha: f
         return
     click.echo(f"A (reference)  {comparison.reference_run}  {comparison.reference_fingerprint[:19]}")
     click.echo(f"B (candidate)  {comparison.candidate_run}  {comparison.candidate_fingerprint[:19]}")
-    rows = [("METRIC", "A", "B", "B - A (95% CI)", "REL.", "McNEMAR p", "n", "")]
+    rows = [("METRIC", "A", "B", "B - A (95% CI)", "REL.", "p", "n", "")]
     hidden = 0
     for c in comparison.comparisons:
         detail = c.metric.count(".") >= 2 and not c.metric.startswith(("robustness.", "calibration."))
@@ -357,7 +358,7 @@ def compare(ctx: click.Context, reference_ref: str, candidate_ref: str, alpha: f
             "-" if c.candidate is None else f"{c.candidate:.4f}",
             change,
             "-" if c.relative_change is None else f"{c.relative_change:+.1%}",
-            "unpaired" if not c.paired else f"{c.p_value:.3g}",
+            "unpaired" if not c.paired else f"{c.p_value:.3g}" + (" (bootstrap)" if c.test == "paired-bootstrap" else ""),
             str(c.n),
             "significant" if c.significant else "",
         ))

@@ -9,6 +9,7 @@ no model request. Definitions are in :mod:`harness.suites.calibration_metrics`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,11 +50,32 @@ class Calibration:
     def outcomes(self, records: list[ItemRecord]) -> Outcomes:
         return {}  # calibration is not a per-item proportion; compare runs on its metrics instead
 
-    def score(self, records: list[ItemRecord]) -> SuiteScores:
-        usable = [
+    def _usable(self, records: list[ItemRecord]) -> list[ItemRecord]:
+        return [
             r for r in records
             if r.suite in self.requires and r.variant == "clean" and r.loglikelihoods and isinstance(r.target, int)
         ]
+
+    def paired_statistics(self, records: list[ItemRecord]) -> tuple[list[str], dict[str, Callable[[np.ndarray], float]]]:
+        """Item keys and, per metric, its value on any subset of those items (by index).
+
+        Lets two runs be compared by a paired bootstrap over the items both answered.
+        """
+        usable = self._usable(records)
+        if not usable:
+            return [], {}
+        probs = softmax_rows([r.loglikelihoods for r in usable])
+        targets = np.array([int(r.target) for r in usable])
+        conf, hits = probs.max(axis=1), probs.argmax(axis=1) == targets
+        keys = [f"{r.suite}/{r.item_id}" for r in usable]
+        return keys, {
+            "calibration.ece": lambda i: expected_calibration_error(conf[i], hits[i], N_BINS),
+            "calibration.brier": lambda i: multiclass_brier_score(probs[i], targets[i]),
+            "calibration.nll": lambda i: negative_log_likelihood(probs[i], targets[i]),
+        }
+
+    def score(self, records: list[ItemRecord]) -> SuiteScores:
+        usable = self._usable(records)
         if not usable:
             return SuiteScores(metrics=[], warnings=[f"no multiple-choice records from {', '.join(self.requires)}"])
         logits = [r.loglikelihoods for r in usable]

@@ -9,19 +9,22 @@ set), and the relative drop. The methodology's rule: general ability may not fal
 more than 5% relative; domain ability should rise. A drop counts as a regression only
 when it is also significant, so an unchanged model never fails by noise.
 
-Metrics that are not per-item proportions (ECE, gaps) are listed with their plain
-difference and no test.
+Calibration metrics (ECE, Brier, NLL) are compared by a paired bootstrap over the same
+items; other metrics that are not per-item proportions (gaps, drops) are listed with
+their plain difference and no test.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import InputError
 from harness.results import ITEMS_FILE, ItemRecord, RunResult, load_results, read_items, resolve_results_path
-from harness.stats import mcnemar_exact_p_value, paired_difference_interval
+from harness.stats import DEFAULT_BOOTSTRAP, mcnemar_exact_p_value, paired_difference_interval
 
 COMPARISON_FILE = "comparison.json"
 
@@ -111,6 +114,11 @@ def compare_runs(
             if metric in cand_out:
                 comparisons.append(compare_outcomes(ref_out[metric], cand_out[metric], metric, alpha=alpha))
                 paired_names.add(metric)
+    for name in [s for s in candidate.suites if s in reference.suites and s in suites]:
+        if hasattr(suites[name], "paired_statistics"):
+            for row in paired_bootstrap_comparisons(suites[name], ref_items, cand_items, alpha=alpha):
+                comparisons.append(row)
+                paired_names.add(row.metric)
     ref_metrics = reference.metric_map()
     for metric in candidate.metrics:
         base = ref_metrics.get(metric.name)
@@ -129,6 +137,48 @@ def compare_runs(
         reference_fingerprint=reference.model.fingerprint, candidate_fingerprint=candidate.model.fingerprint,
         alpha=alpha, unmatched_items=unmatched, comparisons=comparisons,
     )
+
+
+def paired_bootstrap_comparisons(
+    suite: Any, reference: list[ItemRecord], candidate: list[ItemRecord], *, alpha: float, n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> list[PairedComparison]:
+    """Paired bootstrap for metrics that are not per-item proportions (ECE, Brier, NLL).
+
+    Items are resampled once for both runs, so each draw compares the two models on the
+    same items (Efron & Tibshirani 1993, ch. 16 for the paired design). The two-sided
+    p-value is twice the smaller share of draws on either side of zero.
+    """
+    ref_keys, ref_fns = suite.paired_statistics(reference)
+    cand_keys, cand_fns = suite.paired_statistics(candidate)
+    cand_index = {k: i for i, k in enumerate(cand_keys)}
+    common = [(i, cand_index[k]) for i, k in enumerate(ref_keys) if k in cand_index]
+    if not common:
+        return []
+    ia = np.array([a for a, _ in common])
+    ib = np.array([b for _, b in common])
+    n = len(common)
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    out = []
+    for metric, fa in ref_fns.items():
+        fb = cand_fns.get(metric)
+        if fb is None:
+            continue
+        ref_value, cand_value = fa(ia), fb(ib)
+        diffs = np.array([fb(ib[d]) - fa(ia[d]) for d in draws])
+        p_value = float(min(1.0, 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())))
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        change = cand_value - ref_value
+        relative = change / ref_value if ref_value else None
+        out.append(
+            PairedComparison(
+                metric=metric, paired=True, n=n, reference=ref_value, candidate=cand_value, change=change,
+                relative_change=relative, relative_drop=None if relative is None else 0.0 - relative,
+                ci_low=float(low), ci_high=float(high), ci_method=f"paired-bootstrap-{n_boot}", p_value=p_value,
+                test="paired-bootstrap", significant=p_value < alpha,
+            )
+        )
+    return out
 
 
 def compare_run_dirs(reference_ref: str | Path, candidate_ref: str | Path, *, alpha: float = 0.05) -> RunComparison:

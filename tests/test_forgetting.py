@@ -133,3 +133,34 @@ def test_warn_band_between_target_and_limit() -> None:
     assert [outcome(v) for v in (0.08, 0.12, 0.2)] == ["pass", "warn", "fail"]
     with pytest.raises(ValueError, match="warn_until must lie above max"):
         Policy.model_validate({"name": "p", "rules": [rule | {"warn_until": 0.05}]})
+
+
+def _mc_records(confidence: float, correct_share: float, n: int = 400, seed: int = 0) -> list[ItemRecord]:
+    """Scripted 4-choice records: the top choice has ``confidence``; it is right for ``correct_share`` of items."""
+    import math
+
+    rng = np.random.default_rng(seed)
+    rest = (1 - confidence) / 3
+    records = []
+    for i in range(n):
+        right = rng.uniform() < correct_share
+        lls = [math.log(confidence)] + [math.log(rest)] * 3
+        records.append(ItemRecord(
+            suite="mmlu", item_id=f"mmlu/x/{i}", subject="x", prompt_hash=f"p{i}", loglikelihoods=lls,
+            prediction=0, target=0 if right else 1, correct=right, confidence=confidence,
+        ))
+    return records
+
+
+def test_calibration_is_compared_by_a_paired_bootstrap() -> None:
+    from harness.suites.calibration import Calibration
+    from harness.suites.forgetting import paired_bootstrap_comparisons
+
+    calibrated = _mc_records(0.6, 0.6)
+    same = {c.metric: c for c in paired_bootstrap_comparisons(Calibration(), calibrated, calibrated, alpha=0.05)}
+    assert set(same) == {"calibration.ece", "calibration.brier", "calibration.nll"}
+    assert same["calibration.ece"].change == 0 and same["calibration.ece"].p_value == 1.0
+    overconfident = _mc_records(0.95, 0.6)  # same answers, far more confident
+    rows = {c.metric: c for c in paired_bootstrap_comparisons(Calibration(), calibrated, overconfident, alpha=0.05)}
+    ece = rows["calibration.ece"]
+    assert ece.change > 0.25 and ece.significant and ece.ci_low > 0 and ece.test == "paired-bootstrap"
