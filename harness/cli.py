@@ -251,12 +251,14 @@ def _resolve_run(ctx: click.Context, ref: str) -> Path:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--policy", "policy_ref", required=True, help="Policy YAML file, or a shipped name (demo, baseline-minimums).")
 @click.option("--baseline", "baseline_ref", help="Baseline run for max_drop rules (directory, results.json or run id).")
+@click.option("--dataset", "datasets", multiple=True, metavar="NAME@VERSION",
+              help="A registered dataset whose evidence rules on data.<name>.* (or data.*.*) judge. Repeatable.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.pass_context
-def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | None, junit_path: Path | None,
+def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | None, datasets: tuple[str, ...], junit_path: Path | None,
          markdown_path: Path | None, as_json: bool) -> None:
     """Judge a stored RUN against a policy; exit 0 pass, 1 fail, 2 bad input.
 
@@ -274,7 +276,7 @@ def gate(ctx: click.Context, run_ref: str, policy_ref: str, baseline_ref: str | 
     if baseline_ref:
         baseline_path = resolve_results_path(_resolve_run(ctx, baseline_ref))
         baseline, baseline_dir = load_results(baseline_path), baseline_path.parent
-    verdict = judge_run(policy_ref, result, results_path.parent, baseline, _store(ctx), baseline_dir)
+    verdict = judge_run(policy_ref, result, results_path.parent, baseline, _store(ctx), baseline_dir, list(datasets))
     if junit_path:
         atomic_write_text(junit_path, verdict_to_junit(verdict))
     if markdown_path:
@@ -315,6 +317,12 @@ def _format_change(outcome: Any) -> str:
     if outcome.p_value is not None:
         text += f" p={outcome.p_value:.3g}"
     return text
+
+
+# --------------------------------------------------------------------------- data
+from harness.data_cli import data  # noqa: E402  (a click group; its commands import lazily)
+
+main.add_command(data)
 
 
 # --------------------------------------------------------------------------- compare

@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from harness.data.registry import provenance_path
 from harness.data_dir import resolve_data_dir
 from harness.errors import DataError
 
+DEMO_DATASET = "emergency-instructions"
 DEMO_MAX_GEN_TOKS = 64
 DEMO_SUITES = ("mmlu", "gsm8k", "calibration", "robustness", "fairness")
 
@@ -69,7 +71,10 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         ctx, RunSpec(base=str(base_dir), adapter=str(adapter_dir), **common), runs_dir, None, False
     )
 
-    verdict = judge_run("demo", tuned_result, tuned_run, base_result, RunStore(ctx.obj.get("store_url")), base_run)
+    store = RunStore(ctx.obj.get("store_url"))
+    say("registering, validating and auditing the sample training data")
+    dataset = prepare_sample_data(store, out_dir / "data", say)
+    verdict = judge_run("demo", tuned_result, tuned_run, base_result, store, base_run, [dataset])
     atomic_write_text(out_dir / "gate.junit.xml", verdict_to_junit(verdict))
     atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")
@@ -83,4 +88,52 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
     click.echo(f"report        {report.html}")
     click.echo(f"              {report.pdf}")
     click.echo(f"gate (CI)     {out_dir / 'gate.junit.xml'}, {out_dir / 'gate.md'}")
+    click.echo(f"data          {dataset}: provenance {provenance_path(dataset)}")
     click.echo(f"demo done in {time.perf_counter() - started:.0f} s; `harness gate` would exit {verdict.exit_code}")
+
+
+def prepare_sample_data(store: Any, work_dir: Path, say: Any) -> str:
+    """Register the synthetic sample data, check it with GX, measure rater agreement, resolve conflicts.
+
+    Returns the reference of the registered version the gate judges. The resolved file
+    is registered as the next version, derived from the first (so ``harness data lineage``
+    shows both).
+    """
+    from harness.atomic import atomic_write_jsonl
+    from harness.data.agreement import agreement_report
+    from harness.data.conflicts import apply_resolution, resolve_ratings
+    from harness.data.expectations import validate_frame
+    from harness.data.registry import Source, add_evidence, register_dataset
+    from harness.data.tables import read_table
+    from harness.suites.fairness import data_dir as suite_data_dir
+
+    sample = suite_data_dir().parent / "emergency"
+    instructions, ratings = sample / "instructions.jsonl", sample / "ratings.csv"
+    record, _ = register_dataset(
+        store, instructions, name=DEMO_DATASET, version="1.0.0", license="CC-BY-4.0",
+        description="Synthetic emergency-response instruction data shipped with harness (sample, not real incidents)",
+        sources=[Source(type="synthetic", id="harness-sample-data", expert=None)],
+        contributors=["harness project"],
+    )
+    ref = record.ref
+    report = validate_frame(read_table(instructions), "instruction-data", data_label=str(instructions))
+    add_evidence(store, ref, "validation", report.model_dump(mode="json"))
+    say(f"{ref}: {report.passed} of {report.evaluated} expectations passed (Great Expectations)")
+    agreement = agreement_report(ratings, n_boot=300)
+    add_evidence(store, ref, "agreement", agreement.model_dump(mode="json"))
+    say(f"{ref}: {agreement.interpretation}")
+    conflicts = resolve_ratings(ratings)
+    add_evidence(store, ref, "conflicts", conflicts.as_evidence())
+    rows = [dict(r) for r in read_table(instructions).to_dict(orient="records")]
+    resolved = atomic_write_jsonl(
+        work_dir / "instructions-resolved.jsonl", apply_resolution(rows, conflicts, id_field="id", label_field="decision")
+    )
+    register_dataset(
+        store, resolved, name=DEMO_DATASET, parent=ref,
+        transform=f"conflict resolution over {ratings.name}: majority of 3 raters, ties left for a third expert",
+    )
+    say(
+        f"{ref}: {conflicts.disputed} of {conflicts.n_items} items disputed, "
+        f"{conflicts.needs_third_expert} need a third expert"
+    )
+    return ref

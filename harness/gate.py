@@ -53,6 +53,7 @@ class Verdict(BaseModel):
     policy: str
     policy_path: str
     policy_sha256: str
+    datasets: list[str] = []
     created_at: str
     verdict: Literal["pass", "fail"]
     exit_code: int
@@ -73,6 +74,7 @@ def evaluate_policy(
     policy_path: str = "",
     policy_sha256: str = "",
     comparison: RunComparison | None = None,
+    datasets: dict[str, list[Metric]] | None = None,
 ) -> Verdict:
     """Apply every rule of ``policy`` to ``run``.
 
@@ -80,7 +82,11 @@ def evaluate_policy(
     paired by item) lets them block only on a drop that is also significant at the
     policy's alpha. Without it a drop is judged on the plain difference, and says so.
     """
-    outcomes = [_judge(rule, run, baseline, comparison, policy.alpha) for rule in policy.rules]
+    datasets = datasets or {}
+    if datasets:
+        run = run.model_copy(update={"metrics": run.metrics + [m for ms in datasets.values() for m in ms]})
+    rules = [r for rule in policy.rules for r in _expand_dataset_rule(rule, datasets)]
+    outcomes = [_judge(rule, run, baseline, comparison, policy.alpha) for rule in rules]
     failed = any(o.blocking for o in outcomes)
     return Verdict(
         run_id=run.run_id,
@@ -88,6 +94,7 @@ def evaluate_policy(
         policy=policy.name,
         policy_path=policy_path,
         policy_sha256=policy_sha256,
+        datasets=sorted(datasets),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         verdict="fail" if failed else "pass",
         exit_code=EXIT_FAIL if failed else EXIT_PASS,
@@ -174,7 +181,27 @@ def _bounded(rule: Rule, common: dict, measured: dict, ok: bool, evidence: str) 
     return RuleOutcome(**common, **measured, outcome=outcome, blocking=rule.severity == "block", evidence=evidence)
 
 
+def _expand_dataset_rule(rule: Rule, datasets: dict[str, list[Metric]]) -> list[Rule]:
+    """A rule on ``data.*.<metric>`` applies to every dataset given to the gate, one outcome each."""
+    if not rule.metric.startswith("data.*."):
+        return [rule]
+    if not datasets:
+        return [rule]
+    tail = rule.metric.removeprefix("data.*.")
+    return [
+        rule.model_copy(update={"metric": f"data.{ref.split('@')[0]}.{tail}", "id": f"{rule.rule_id}[{ref}]"})
+        for ref in sorted(datasets)
+    ]
+
+
 def _missing_reason(name: str, run: RunResult) -> str:
+    if name.startswith("data."):
+        if name.startswith("data.*."):
+            return "no dataset given to the gate (--dataset NAME@VERSION)"
+        return (
+            f"no evidence for {name}: give the gate --dataset NAME@VERSION and store the check with it "
+            "(harness data validate/agreement/resolve --dataset)"
+        )
     suite = name.split(".", 1)[0]
     status = run.suite_status.get(suite)
     if status is not None and status.status == "skipped":

@@ -22,18 +22,24 @@ def judge_run(
     baseline: RunResult | None,
     store: RunStore,
     baseline_dir: Path | None = None,
+    datasets: list[str] | None = None,
 ) -> Verdict:
     """Evaluate ``policy_ref`` on ``run``; write ``verdict.json`` atomically and record it.
 
     With a baseline whose item records are at hand, the run is first compared with it
-    item by item (``comparison.json``), so drop rules can test significance.
+    item by item (``comparison.json``), so drop rules can test significance. Each dataset
+    version in ``datasets`` adds its stored evidence as ``data.<name>.<metric>``.
     """
     policy, policy_path = load_policy(policy_ref)
     comparison = None
     if baseline is not None and baseline_dir is not None:
         comparison = paired_comparison(baseline, baseline_dir, run, run_dir, alpha=policy.alpha)
+    from harness.data.registry import dataset_metrics
+
+    data = {ref: dataset_metrics(store, ref) for ref in datasets or []}
     verdict = evaluate_policy(
-        policy, run, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path), comparison=comparison
+        policy, run, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path), comparison=comparison,
+        datasets=data,
     )
     verdict_path = atomic_write_json(run_dir / VERDICT_FILE, verdict.model_dump(mode="json"))
     store.record_verdict(

@@ -73,6 +73,28 @@ verdicts_table = Table(
 )
 
 
+datasets_table = Table(
+    "datasets",
+    metadata,
+    Column("name", String(120), primary_key=True),
+    Column("version", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("record", JSON, nullable=False),
+)
+
+dataset_evidence_table = Table(
+    "dataset_evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False, index=True),
+    Column("version", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class RunRow:
     run_id: str
@@ -146,6 +168,48 @@ class RunStore:
         query = select(verdicts_table).where(verdicts_table.c.run_id == run_id).order_by(verdicts_table.c.id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+    # ------------------------------------------------------------------ datasets
+    def add_dataset(self, name: str, version: str, sha256: str, created_at: str, record: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                datasets_table.insert().values(name=name, version=version, sha256=sha256, created_at=created_at, record=record)
+            )
+
+    def dataset(self, name: str, version: str) -> dict[str, Any] | None:
+        query = select(datasets_table.c.record).where(datasets_table.c.name == name, datasets_table.c.version == version)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return dict(row[0]) if row else None
+
+    def datasets(self, name: str | None = None) -> list[dict[str, Any]]:
+        query = select(datasets_table.c.record).order_by(datasets_table.c.name, datasets_table.c.created_at)
+        if name is not None:
+            query = query.where(datasets_table.c.name == name)
+        with self.engine.connect() as conn:
+            return [dict(row[0]) for row in conn.execute(query)]
+
+    def add_evidence(self, name: str, version: str, kind: str, created_at: str, payload: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                dataset_evidence_table.insert().values(
+                    name=name, version=version, kind=kind, created_at=created_at, payload=payload
+                )
+            )
+
+    def evidence(self, name: str, version: str) -> dict[str, dict[str, Any]]:
+        """The latest evidence of each kind (validation, agreement, conflicts) for a dataset version."""
+        query = (
+            select(dataset_evidence_table)
+            .where(dataset_evidence_table.c.name == name, dataset_evidence_table.c.version == version)
+            .order_by(dataset_evidence_table.c.id)
+        )
+        latest: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                latest[row.kind] = {"created_at": row.created_at, **dict(row.payload)}
+        return latest
 
 
 def _make_engine(url: str) -> Engine:

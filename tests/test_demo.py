@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,14 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     mmlu = next(m for m in results["metrics"] if m["name"] == "mmlu.accuracy")
     assert f"{mmlu['value']:.1%}{mmlu['ci_low']:.1%}to{mmlu['ci_high']:.1%}{mmlu['n']}" in text
     assert (out / "gate.junit.xml").is_file() and (out / "report" / "report.html").is_file()
+    assert verdict["datasets"] == ["emergency-instructions@1.0.0"]
+    data_rules = {o["rule_id"]: o for o in verdict["outcomes"] if o["metric"].startswith("data.")}
+    assert data_rules["data-agreement[emergency-instructions@1.0.0]"]["value"] > 0.7
+    assert data_rules["data-checks[emergency-instructions@1.0.0]"]["outcome"] == "pass"
+    home = Path(os.environ["HARNESS_HOME"])
+    provenance = json.loads((home / "datasets" / "emergency-instructions" / "1.0.0" / "provenance.json").read_text())
+    assert provenance["validation"]["success"] and provenance["agreement"]["n_items"] == 200
+    assert provenance["conflicts"]["needs_third_expert"] >= 1
 
 
 @pytest.mark.slow
