@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import PolicyError
+from harness.yaml_files import line_of, read_yaml, shipped_or_path
 
 
 class Rule(BaseModel):
@@ -91,15 +91,7 @@ class Policy(BaseModel):
 def load_policy(path: str | Path) -> tuple[Policy, Path]:
     """Parse and validate a policy file; every problem names file, line and field."""
     policy_path = resolve_policy_path(path)
-    text = policy_path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{policy_path}{line}: not valid YAML ({problem})") from None
+    root, data = read_yaml(policy_path, PolicyError)
     if not isinstance(data, dict):
         raise PolicyError(f"{policy_path}:1: a policy is a mapping with name, rules, ...")
     try:
@@ -107,7 +99,7 @@ def load_policy(path: str | Path) -> tuple[Policy, Path]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        line = _line_of(root, loc)
+        line = line_of(root, loc)
         field = _format_loc(loc) or "policy"
         message = err["msg"].removeprefix("Value error, ")
         raise PolicyError(f"{policy_path}:{line}: {field}: {message}") from None
@@ -115,31 +107,7 @@ def load_policy(path: str | Path) -> tuple[Policy, Path]:
 
 def resolve_policy_path(path: str | Path) -> Path:
     """A path as given, or the name of a policy shipped with harness (``demo``, ``baseline-minimums``)."""
-    candidate = Path(path)
-    if candidate.is_file():
-        return candidate
-    from importlib.resources import files
-
-    shipped = Path(str(files("harness.policies")))
-    for name in (str(path), f"{path}.yaml"):
-        if (shipped / name).is_file():
-            return shipped / name
-    raise PolicyError(f"policy {path} does not exist (a YAML file, or a shipped name such as 'demo')")
-
-
-def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
-    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            child = node.value[key]
-        else:
-            child = None
-        if child is None:
-            break
-        node = child
-    return node.start_mark.line + 1
+    return shipped_or_path(path, "", PolicyError, "policy")
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

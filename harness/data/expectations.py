@@ -22,10 +22,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import DataError, InputError
+from harness.yaml_files import line_of, read_yaml, shipped_or_path
 
 EXAMPLE_ROWS = 5
 
@@ -65,19 +65,13 @@ class ValidationReport(BaseModel):
 def load_expectation_suite(path: str | Path) -> tuple[str, list[dict[str, Any]], list[Any]]:
     """Name, raw entries and GX expectation objects of a suite file; bad entries name file, line and field."""
     path = resolve_suite_path(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML") from None
+    root, data = read_yaml(path, InputError)
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list) or not data["expectations"]:
         raise InputError(f"{path}:1: an expectation suite is a mapping with a non-empty 'expectations' list")
     expectations_module = _gx().expectations
     objects = []
     for i, entry in enumerate(data["expectations"]):
-        line = _line(root, i)
+        line = line_of(root, ("expectations", i))
         if not isinstance(entry, dict) or "type" not in entry:
             raise InputError(f"{path}:{line}: expectations[{i}]: each entry needs a 'type'")
         kind = str(entry["type"])
@@ -96,17 +90,7 @@ def load_expectation_suite(path: str | Path) -> tuple[str, list[dict[str, Any]],
 
 def resolve_suite_path(path: str | Path) -> Path:
     """A suite file as given, or the name of one shipped in ``policies/expectations``."""
-    candidate = Path(path)
-    if candidate.is_file():
-        return candidate
-    from importlib.resources import files
-
-    shipped = Path(str(files("harness.policies"))) / "expectations"
-    for name in (str(path), f"{path}.yaml"):
-        if (shipped / name).is_file():
-            return shipped / name
-    known = ", ".join(sorted(p.stem for p in shipped.glob("*.yaml")))
-    raise InputError(f"{path}: no such expectation suite file or shipped suite (shipped: {known})")
+    return shipped_or_path(path, "expectations", InputError, "expectation suite")
 
 
 def validate_frame(frame: Any, suite_path: str | Path, *, data_label: str) -> ValidationReport:
@@ -215,14 +199,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set)):
         return [_plain(v) for v in value]
     return str(value)
-
-
-def _line(root: Any, index: int) -> int:
-    try:
-        node = next(v for k, v in root.value if k.value == "expectations")
-        return node.value[index].start_mark.line + 1
-    except (AttributeError, StopIteration, IndexError):
-        return 1
 
 
 __all__ = ["ValidationReport", "load_expectation_suite", "validate_frame"]
