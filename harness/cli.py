@@ -320,9 +320,13 @@ def _format_change(outcome: Any) -> str:
 
 
 # --------------------------------------------------------------------------- data
-from harness.data_cli import data  # noqa: E402  (a click group; its commands import lazily)
+from harness.data_cli import data  # noqa: E402  (click groups; their commands import lazily)
+from harness.dossier_cli import audit, dossier, signoff  # noqa: E402
 
 main.add_command(data)
+main.add_command(dossier)
+main.add_command(signoff)
+main.add_command(audit)
 
 
 # --------------------------------------------------------------------------- compare

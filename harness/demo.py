@@ -2,7 +2,8 @@
 
 Builds the tiny model and a LoRA adapter, evaluates both on MMLU and GSM8K (limited),
 calibration, robustness and fairness, compares the adapted model with the base item by
-item, gates it with ``policies/demo.yaml`` and renders the report. Suites without local data are skipped and show as not measured in the gate.
+item, gates it with ``policies/demo.yaml``, renders the report and ends with the
+dossier of the tuned model against the base. Suites without local data are skipped and show as not measured in the gate.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
     atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")
     report = render_report(tuned_run, out_dir / "report")
+    say("rendering the dossier of the tuned model against the base")
+    from harness.reports.dossier import render_dossier
+
+    dossier = render_dossier(tuned_run, out_dir / "dossier", store=store, datasets=[dataset])
 
     click.echo("")
     _print_verdict(verdict)
@@ -89,6 +94,9 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
     click.echo(f"              {report.pdf}")
     click.echo(f"gate (CI)     {out_dir / 'gate.junit.xml'}, {out_dir / 'gate.md'}")
     click.echo(f"data          {dataset}: provenance {provenance_path(dataset)}")
+    click.echo(f"dossier       {dossier.pdf} (PDF/A-3b), {dossier.html}")
+    click.echo(f"              {len(dossier.placeholders)} items need human input: harness dossier init, then")
+    click.echo(f"              harness dossier {tuned_run} --input provider.yaml --dataset {dataset} --out DIR")
     click.echo(f"demo done in {time.perf_counter() - started:.0f} s; `harness gate` would exit {verdict.exit_code}")
 
 

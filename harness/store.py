@@ -95,6 +95,32 @@ dataset_evidence_table = Table(
 )
 
 
+audit_table = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("run_id", String(80), index=True, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("entry", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False, unique=True),
+)
+
+dossiers_table = Table(
+    "dossiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(80), index=True, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("pdf", Text),
+    Column("pdf_sha256", String(64)),
+    Column("html", Text, nullable=False),
+    Column("html_sha256", String(64), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class RunRow:
     run_id: str
@@ -210,6 +236,29 @@ class RunStore:
             for row in conn.execute(query):
                 latest[row.kind] = {"created_at": row.created_at, **dict(row.payload)}
         return latest
+
+
+    # ------------------------------------------------------------------ audit log and dossiers
+    def audit_rows(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(audit_table).order_by(audit_table.c.id)
+        if run_id is not None:
+            query = query.where(audit_table.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def append_audit(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(audit_table.insert().values(**row))
+
+    def record_dossier(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(dossiers_table.insert().values(**row))
+
+    def latest_dossier(self, run_id: str) -> dict[str, Any] | None:
+        query = select(dossiers_table).where(dossiers_table.c.run_id == run_id).order_by(dossiers_table.c.id.desc())
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row else None
 
 
 def _make_engine(url: str) -> Engine:

@@ -72,3 +72,80 @@ def _bin_label(b: dict[str, Any]) -> str:
         f"confidence {b['lower']:.1f}-{b['upper']:.1f}: {b['count']} items, "
         f"accuracy {b['accuracy']:.3f}, mean confidence {b['mean_confidence']:.3f}"
     )
+
+
+def risk_heat_map_svg(rows: Sequence[Any], criteria: Any, *, size: int = 300) -> str:
+    """5x5 severity x likelihood grid coloured by zone; initial positions filled, residual hollow, joined by arrows."""
+    left, top, cell = 46, 10, (size - 56) / 5
+    width, height = size + 10, size + 34
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-label="risk heat map">',
+        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="3" orient="auto">'
+        '<path d="M0,0 L6,3 L0,6 z" fill="#333"/></marker></defs>',
+    ]
+
+    def centre(severity: int, likelihood: int, offset: float = 0.0) -> tuple[float, float]:
+        return left + (likelihood - 0.5) * cell + offset, top + (5 - severity + 0.5) * cell
+
+    for s in range(1, 6):
+        for lk in range(1, 6):
+            zone = criteria.zone(s, lk)
+            x, y = left + (lk - 1) * cell, top + (5 - s) * cell
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}" fill="{zone.colour}" stroke="#fff"/>')
+        parts.append(f'<text x="{left - 6}" y="{top + (5 - s + 0.55) * cell:.1f}" font-size="9" text-anchor="end" {FONT}>S{s}</text>')
+    for lk in range(1, 6):
+        parts.append(f'<text x="{left + (lk - 0.5) * cell:.1f}" y="{top + 5 * cell + 12:.1f}" font-size="9" text-anchor="middle" {FONT}>L{lk}</text>')
+    parts.append(f'<text x="{left + 2.5 * cell:.1f}" y="{height - 4}" font-size="10" text-anchor="middle" {FONT}>likelihood (from measured failure rate)</text>')
+    parts.append(f'<text x="10" y="{top + 2.5 * cell:.1f}" font-size="10" text-anchor="middle" {FONT} transform="rotate(-90 10 {top + 2.5 * cell:.1f})">severity</text>')
+    placed: dict[tuple[int, int], int] = {}
+    for row in rows:
+        if row.initial_likelihood is None:
+            continue
+        key = (row.initial_severity, row.initial_likelihood)
+        offset = (placed.get(key, 0) - 1) * 12
+        placed[key] = placed.get(key, 0) + 1
+        x0, y0 = centre(*key, offset)
+        if row.residual_severity and row.residual_likelihood:
+            x1, y1 = centre(row.residual_severity, row.residual_likelihood, offset)
+            parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#333" stroke-width="1.2" marker-end="url(#arrow)"/>')
+            parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="7" fill="#fff" stroke="#333"/>')
+            parts.append(f'<text x="{x1:.1f}" y="{y1 + 3:.1f}" font-size="8" text-anchor="middle" {FONT}>{row.number}</text>')
+        parts.append(f'<circle cx="{x0:.1f}" cy="{y0:.1f}" r="7" fill="#333"/>')
+        parts.append(f'<text x="{x0:.1f}" y="{y0 + 3:.1f}" font-size="8" text-anchor="middle" fill="#fff" {FONT}>{row.number}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def interval_bars_svg(rows: Sequence[tuple[str, float, float | None, float | None]], *, title: str,
+                      reference: float | None = None, width: int = 640, bar: int = 14) -> str:
+    """Horizontal bars of proportions in [0, 1] with 95% interval whiskers; an optional dashed reference line."""
+    label_w, right, top = 190, 40, 22
+    plot_w = width - label_w - right
+    height = top + len(rows) * (bar + 6) + 26
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}">',
+        f'<text x="0" y="14" font-size="10.5" font-weight="bold" {FONT}>{escape(title)}</text>',
+    ]
+
+    def x(v: float) -> float:
+        return label_w + max(0.0, min(1.0, v)) * plot_w
+
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line x1="{x(tick):.1f}" y1="{top}" x2="{x(tick):.1f}" y2="{height - 22}" stroke="#ddd"/>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{height - 10}" font-size="8.5" text-anchor="middle" {FONT}>{tick:.0%}</text>')
+    for i, (label, value, low, high) in enumerate(rows):
+        y = top + i * (bar + 6)
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar - 3}" font-size="9" text-anchor="end" {FONT}>{escape(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{x(value) - label_w:.1f}" height="{bar}" fill="#4c78a8" fill-opacity="0.8"/>')
+        if low is not None and high is not None:
+            mid = y + bar / 2
+            parts.append(f'<line x1="{x(low):.1f}" y1="{mid:.1f}" x2="{x(high):.1f}" y2="{mid:.1f}" stroke="#222"/>')
+            for end in (low, high):
+                parts.append(f'<line x1="{x(end):.1f}" y1="{y + 3}" x2="{x(end):.1f}" y2="{y + bar - 3}" stroke="#222"/>')
+        parts.append(f'<text x="{x(value) + 4 if high is None else x(high) + 4:.1f}" y="{y + bar - 3}" font-size="8.5" {FONT}>{value:.1%}</text>')
+    if reference is not None:
+        parts.append(f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{height - 22}" stroke="#b3261e" stroke-dasharray="4 3"/>')
+    parts.append("</svg>")
+    return "".join(parts)

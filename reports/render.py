@@ -136,22 +136,38 @@ def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> Re
 
 
 def html_to_pdf(
-    html: str, *, title: str, metadata: dict[str, str], attachments: dict[str, Path] | None = None
+    html: str,
+    *,
+    title: str,
+    metadata: dict[str, str],
+    attachments: dict[str, Path | bytes] | None = None,
+    pdf_variant: str | None = None,
+    fetcher: Any = None,
 ) -> tuple[bytes, list[str]]:
-    """PDF bytes from HTML; returns the URLs the restricted fetcher refused."""
+    """PDF bytes from HTML; returns the URLs the restricted fetcher refused.
+
+    ``pdf_variant`` "pdf/a-3b" gives an archival PDF/A-3b whose attachments are allowed
+    (as associated files, relationship "Data").
+    """
     from weasyprint import HTML, Attachment
 
-    fetcher = _local_fetcher_class()(templates_dir())
+    fetcher = fetcher or _local_fetcher_class()(templates_dir())
     document = HTML(string=html, base_url=str(templates_dir()) + "/", url_fetcher=fetcher)
     files_to_attach = [
-        Attachment(string=path.read_bytes(), name=name, description=name, url_fetcher=fetcher, relationship="Data")
-        for name, path in (attachments or {}).items()
+        Attachment(
+            string=item if isinstance(item, bytes) else item.read_bytes(), name=name, description=name,
+            url_fetcher=fetcher, relationship="Data",
+        )
+        for name, item in (attachments or {}).items()
     ]
     rendered = document.render()
     rendered.metadata.title = title
     rendered.metadata.authors = ["harness " + __version__]
     rendered.metadata.keywords = [f"{k}={v}" for k, v in metadata.items()]
-    return rendered.write_pdf(attachments=files_to_attach), fetcher.refused
+    options: dict[str, Any] = {"attachments": files_to_attach}
+    if pdf_variant:
+        options["pdf_variant"] = pdf_variant
+    return rendered.write_pdf(**options), fetcher.refused
 
 
 def _local_fetcher_class() -> type:
@@ -164,8 +180,10 @@ def _local_fetcher_class() -> type:
             super().__init__(allowed_protocols=("file", "data"))
             self.root = root.resolve()
             self.refused: list[str] = []
+            self.requested: list[str] = []  # every URL the renderer asked for, allowed or not
 
         def fetch(self, url: str, headers: Any = None) -> Any:
+            self.requested.append(url)
             parsed = urlparse(url)
             if parsed.scheme == "data":
                 return super().fetch(url, headers)

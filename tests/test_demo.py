@@ -41,6 +41,12 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     provenance = json.loads((home / "datasets" / "emergency-instructions" / "1.0.0" / "provenance.json").read_text())
     assert provenance["validation"]["success"] and provenance["agreement"]["n_items"] == 200
     assert provenance["conflicts"]["needs_third_expert"] >= 1
+    dossier = out / "dossier"
+    assert {"dossier.html", "dossier.pdf", "dossier.json", "README.md"} <= {p.name for p in dossier.iterdir()}
+    summary = json.loads((dossier / "dossier.json").read_text())
+    assert summary["baseline_run_id"] == runs[0].name and summary["datasets"][0]["ref"] == "emergency-instructions@1.0.0"
+    html = (dossier / "dossier.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 5  # two reliability diagrams, robustness, fairness, risk heat map
 
 
 @pytest.mark.slow

@@ -1,0 +1,129 @@
+"""What only a person can write: the provider's input to the dossier (``provider.yaml``).
+
+Every field is optional. A field left out renders as a visible "human input required"
+placeholder where the dossier needs it, and the cover lists every open placeholder, so
+nothing a regulator expects is silently dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import InputError
+from harness.yaml_files import line_of, read_yaml
+
+
+class ResidualRisk(BaseModel):
+    """The provider's judgement of one risk after its treatment (Art. 9(5))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    treatment: str | None = None
+    residual_severity: int | None = Field(default=None, ge=1, le=5)
+    residual_likelihood: int | None = Field(default=None, ge=1, le=5)
+    accepted: bool | None = None
+    rationale: str | None = None
+    owner: str | None = None
+
+
+class ProviderInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system_name: str | None = Field(default=None, description="Name of the AI system or model as released")
+    system_version: str | None = None
+    provider: str | None = Field(default=None, description="Legal name and address of the provider (Annex IV 1)")
+    contact: str | None = None
+    intended_purpose: str | None = Field(default=None, description="Annex IV 1(a), Art. 13(3)(b)(i)")
+    intended_users: str | None = None
+    out_of_scope_use: str | None = None
+    foreseeable_misuse: str | None = Field(default=None, description="Art. 9(2)(b), Art. 13(3)(b)(iii)")
+    forms_of_release: str | None = Field(default=None, description="Annex IV 1(d)")
+    instructions_for_use: str | None = Field(default=None, description="Annex IV 1(h), Art. 13")
+    design_choices: str | None = Field(default=None, description="Annex IV 2(b): key design choices, assumptions and trade-offs")
+    data_selection_rationale: str | None = Field(default=None, description="Annex IV 2(d), Art. 10(2)")
+    human_oversight_measures: str | None = Field(default=None, description="Annex IV 2(e), Art. 14")
+    predetermined_changes: str | None = Field(default=None, description="Annex IV 2(f)")
+    cybersecurity_measures: str | None = Field(default=None, description="Annex IV 2(h), Art. 15(5)")
+    limitations_narrative: str | None = Field(default=None, description="Annex IV 3: foreseeable unintended outcomes")
+    metric_rationale: str | None = Field(default=None, description="Annex IV 4: why these metrics suit the system")
+    standards_applied: list[str] | None = Field(default=None, description="Annex IV 7")
+    declaration_of_conformity: str | None = Field(default=None, description="Annex IV 8, Art. 47")
+    post_market_monitoring_plan: str | None = Field(default=None, description="Annex IV 9, Art. 72")
+    license: str | None = Field(default=None, description="SPDX licence of the released model or adapter")
+    risks: dict[str, ResidualRisk] = Field(default_factory=dict, description="risk_id -> treatment and residual judgement")
+    kind: Literal["system", "model"] | None = None
+
+
+PLACEHOLDER_FIELDS: dict[str, str] = {
+    "system_name": "Name of the AI system or model",
+    "provider": "Provider (Annex IV 1)",
+    "intended_purpose": "Intended purpose (Annex IV 1(a))",
+    "forms_of_release": "Forms of release (Annex IV 1(d))",
+    "instructions_for_use": "Instructions for use (Annex IV 1(h))",
+    "foreseeable_misuse": "Reasonably foreseeable misuse (Art. 9(2)(b))",
+    "design_choices": "Design choices and trade-offs (Annex IV 2(b))",
+    "data_selection_rationale": "Data selection rationale (Annex IV 2(d))",
+    "human_oversight_measures": "Human oversight measures (Annex IV 2(e))",
+    "predetermined_changes": "Pre-determined changes (Annex IV 2(f))",
+    "cybersecurity_measures": "Cybersecurity measures (Annex IV 2(h))",
+    "limitations_narrative": "Foreseeable unintended outcomes (Annex IV 3)",
+    "metric_rationale": "Why these metrics suit the system (Annex IV 4)",
+    "standards_applied": "Standards applied (Annex IV 7)",
+    "declaration_of_conformity": "EU declaration of conformity (Annex IV 8)",
+    "post_market_monitoring_plan": "Post-market monitoring plan (Annex IV 9)",
+}
+
+
+def load_provider_input(path: str | Path | None) -> ProviderInput:
+    """The provider input, validated; no file means every human field is open."""
+    if path is None:
+        return ProviderInput()
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such provider input file (harness dossier init writes a template)")
+    root, data = read_yaml(path, InputError)
+    if data is None:
+        return ProviderInput()
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: provider input is a mapping of fields (see harness dossier init)")
+    try:
+        return ProviderInput.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) for p in loc) or "provider input"
+        raise InputError(f"{path}:{line_of(root, loc)}: {field}: {err['msg']}") from None
+
+
+def template_text() -> str:
+    """A commented provider.yaml with every field, for ``harness dossier init``."""
+    lines = [
+        "# provider.yaml: what only the provider can write into the dossier.",
+        "# Every field is optional: anything left out shows as 'human input required' in the",
+        "# dossier, and its cover lists every open item. Validated by harness (unknown keys are errors).",
+        "",
+    ]
+    for name, field in ProviderInput.model_fields.items():
+        if name in ("risks", "kind"):
+            continue
+        lines.append(f"# {field.description or PLACEHOLDER_FIELDS.get(name, name.replace('_', ' '))}")
+        lines.append(f"# {name}: []" if name == "standards_applied" else f"# {name}: ")
+        lines.append("")
+    lines += [
+        "# Dossier kind: system (Annex IV, high-risk system) or model (Annex XI/XII, GPAI model).",
+        "# kind: system",
+        "",
+        "# Residual risk per risk_id of policies/risks.yaml, after treatment (Art. 9(5)):",
+        "# risks:",
+        "#   confident-wrong-evacuation-advice:",
+        "#     treatment: Low-confidence answers are routed to a duty officer.",
+        "#     residual_severity: 4",
+        "#     residual_likelihood: 2",
+        "#     accepted: true",
+        "#     rationale: Human confirmation before any evacuation order.",
+        "#     owner: Head of operations",
+    ]
+    return "\n".join(lines) + "\n"
