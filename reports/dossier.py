@@ -191,6 +191,11 @@ def build_context(
     for d in data_records:
         artefacts[f"provenance {d['ref']}"] = d["path"]
     sections = _sections(kind)
+    judged = set(outcome_by_metric)
+    evaluation_metrics = [
+        m for m in sorted(metrics.values(), key=lambda m: m.name)
+        if m.name in judged or is_summary_metric(m.name) or m.name.startswith("data.")
+    ]
     return base | {
         "kind": kind,
         "provider": provider,
@@ -200,6 +205,8 @@ def build_context(
         "all_metrics": sorted(metrics.values(), key=lambda m: m.name),
         "summary_metrics": [m for m in sorted(metrics.values(), key=lambda m: m.name) if is_summary_metric(m.name) or m.name.startswith("data.")],
         "outcome_by_metric": outcome_by_metric,
+        "evaluation_metrics": evaluation_metrics,
+        "benchmark_data": benchmark_data_by_suite(result),
         "datasets": data_records,
         "criteria": criteria,
         "catalogue": catalogue,
@@ -215,6 +222,20 @@ def build_context(
                  f"{provider.system_name or Path(result.model.adapter or result.model.base).name}",
         "css": Markup((templates_dir() / "report.css").read_text(encoding="utf-8") + (templates_dir() / "dossier.css").read_text(encoding="utf-8")),
     }
+
+
+def benchmark_data_by_suite(result: RunResult) -> list[dict[str, Any]]:
+    """Per suite: how many data files, their rows, and SHA-256 over their digests in order."""
+    out: dict[str, dict[str, Any]] = {}
+    for use in result.datasets:
+        entry = out.setdefault(use.suite, {"suite": use.suite, "files": 0, "rows": 0, "digests": []})
+        entry["files"] += 1
+        entry["rows"] += use.rows or 0
+        entry["digests"].append(use.sha256 or use.source)
+    return [
+        {"suite": e["suite"], "files": e["files"], "rows": e["rows"], "digest": sha256_text("\n".join(e["digests"]))}
+        for e in out.values()
+    ]
 
 
 def _triple(metric: Any) -> tuple[float, float | None, float | None]:
