@@ -15,12 +15,13 @@ from harness.errors import InputError
 
 def registry() -> dict[str, Suite]:
     from harness.suites.calibration import Calibration
+    from harness.suites.domain import Domain
     from harness.suites.fairness import Fairness
     from harness.suites.gsm8k import GSM8K
     from harness.suites.mmlu import MMLU
     from harness.suites.robustness import Robustness
 
-    return {suite.name: suite for suite in (MMLU(), GSM8K(), Calibration(), Robustness(), Fairness())}
+    return {suite.name: suite for suite in (MMLU(), GSM8K(), Calibration(), Robustness(), Fairness(), Domain())}
 
 
 def get_suites(names: list[str]) -> list[Suite]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from harness.training.schedule import cosine_with_floor, warmup_steps_for
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.training.schedule import cosine_with_floor, warmup_steps_for
 
 
 @given(

@@ -130,7 +130,10 @@ def _to_records(spec: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecor
 
 def _choice_record(spec: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
     lls = [float(resp[0]) for resp in sample["filtered_resps"]]
-    prediction = max(range(len(lls)), key=lls.__getitem__)
+    scores = lls
+    if spec.primary_metric == "acc_norm":  # lm-eval divides by the choice's length in characters
+        scores = [ll / max(1, len(str(arg[1]).removeprefix(" "))) for ll, arg in zip(lls, sample["arguments"], strict=True)]
+    prediction = max(range(len(scores)), key=scores.__getitem__)
     # Docs the project writes itself (perturbed, counterfactual) carry their own item id,
     # variant and bookkeeping under "harness"; stock docs are named by their row.
     meta = (sample.get("doc") or {}).get("harness") or {}
@@ -144,7 +147,7 @@ def _choice_record(spec: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
         loglikelihoods=lls,
         prediction=prediction,
         target=int(sample["target"]),
-        correct=bool(sample["acc"]),
+        correct=bool(sample.get(spec.primary_metric, sample["acc"])),
         confidence=softmax(lls)[prediction],
         extra={"doc_hash": sample.get("doc_hash")} | (json.loads(meta["extra"]) if meta.get("extra") else {}),
     )
