@@ -149,3 +149,57 @@ def interval_bars_svg(rows: Sequence[tuple[str, float, float | None, float | Non
         parts.append(f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{height - 22}" stroke="#b3261e" stroke-dasharray="4 3"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def training_curves_svg(curves: Sequence[dict[str, float]], *, width: int = 640, height: int = 230) -> str:
+    """Training loss and eval loss per step (left axis) and the learning rate (right axis, dashed)."""
+    left, right, top, bottom = 46, 56, 22, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    loss = [(c["step"], c["loss"]) for c in curves if "loss" in c and "step" in c]
+    evals = [(c["step"], c["eval_loss"]) for c in curves if "eval_loss" in c and "step" in c]
+    lrs = [(c["step"], c["learning_rate"]) for c in curves if "learning_rate" in c and "step" in c]
+    if not loss and not evals:
+        return ""
+    steps = [s for s, _ in loss + evals] or [0, 1]
+    x_max = max(steps) or 1
+    values = [v for _, v in loss + evals]
+    y_min, y_max = min(values), max(values)
+    y_max = y_max if y_max > y_min else y_min + 1
+    lr_max = max((v for _, v in lrs), default=1.0) or 1.0
+
+    def x(step: float) -> float:
+        return left + step / x_max * plot_w
+
+    def y(value: float) -> float:
+        return top + (1 - (value - y_min) / (y_max - y_min)) * plot_h
+
+    def y_lr(value: float) -> float:
+        return top + (1 - value / lr_max) * plot_h
+
+    def path(points: Sequence[tuple[float, float]], fy: Any) -> str:
+        return " ".join(f"{'M' if i == 0 else 'L'}{x(s):.1f},{fy(v):.1f}" for i, (s, v) in enumerate(points))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-label="training curves">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#999"/>',
+        f'<text x="0" y="14" font-size="10.5" font-weight="bold" {FONT}>Training curves</text>',
+    ]
+    for frac in (0.0, 0.5, 1.0):
+        value = y_min + frac * (y_max - y_min)
+        parts.append(f'<text x="{left - 4}" y="{y(value) + 3:.1f}" font-size="8.5" text-anchor="end" {FONT}>{value:.2f}</text>')
+        parts.append(f'<text x="{left + plot_w + 4}" y="{y_lr(frac * lr_max) + 3:.1f}" font-size="8.5" {FONT}>{frac * lr_max:.1e}</text>')
+        parts.append(f'<text x="{x(frac * x_max):.1f}" y="{top + plot_h + 12:.1f}" font-size="8.5" text-anchor="middle" {FONT}>{frac * x_max:.0f}</text>')
+    if loss:
+        parts.append(f'<path d="{path(loss, y)}" fill="none" stroke="#4c78a8" stroke-width="1.2"/>')
+    if evals:
+        parts.append(f'<path d="{path(evals, y)}" fill="none" stroke="#b3261e" stroke-width="1.6"/>')
+        parts += [f'<circle cx="{x(s):.1f}" cy="{y(v):.1f}" r="2.2" fill="#b3261e"/>' for s, v in evals]
+    if lrs:
+        parts.append(f'<path d="{path(lrs, y_lr)}" fill="none" stroke="#555" stroke-dasharray="4 3"/>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="9" text-anchor="middle" {FONT}>'
+        "step (blue: training loss; red: eval loss; dashed grey: learning rate, right axis)</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)

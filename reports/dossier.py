@@ -174,6 +174,13 @@ def build_context(
         charts["fairness"] = Markup(interval_bars_svg(rows, title="Accuracy per group (95% CI); dashed: all groups",
                                                       reference=overall.value if overall else None))
 
+    training = None
+    record_path = run_dir / "training-record.json"
+    if record_path.is_file():
+        from harness.reports.charts import training_curves_svg
+
+        training = json.loads(record_path.read_text(encoding="utf-8"))
+        charts["training"] = Markup(training_curves_svg(training.get("curves", [])))
     outcome_by_metric: dict[str, Any] = {}
     for o in verdict.outcomes if verdict else []:
         outcome_by_metric.setdefault(o.metric, o)
@@ -182,6 +189,7 @@ def build_context(
         ITEMS_FILE: run_dir / ITEMS_FILE,
         VERDICT_FILE: run_dir / VERDICT_FILE,
         COMPARISON_FILE: run_dir / COMPARISON_FILE,
+        "training-record.json": run_dir / "training-record.json",
         "policy": Path(verdict.policy_path) if verdict and verdict.policy_path else Path("/nonexistent"),
         "risk criteria": criteria_file,
         "risk catalogue": catalogue_file,
@@ -205,6 +213,7 @@ def build_context(
         "all_metrics": sorted(metrics.values(), key=lambda m: m.name),
         "summary_metrics": [m for m in sorted(metrics.values(), key=lambda m: m.name) if is_summary_metric(m.name) or m.name.startswith("data.")],
         "outcome_by_metric": outcome_by_metric,
+        "training": training,
         "evaluation_metrics": evaluation_metrics,
         "benchmark_data": benchmark_data_by_suite(result),
         "datasets": data_records,

@@ -19,9 +19,13 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     out = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--out", str(out), "--data-dir", str(data_dir), "--limit", "2"])
     assert result.exit_code == 0, result.output + result.stderr
-    runs = sorted((out / "runs").iterdir())
+    runs = sorted((out / "training" / "fire-advisor" / "runs").iterdir())
     assert len(runs) == 2
     tuned = runs[1]
+    record = json.loads((tuned / "training-record.json").read_text())
+    losses = [c["eval_loss"] for c in record["curves"] if "eval_loss" in c]
+    assert losses[-1] < losses[0] and record["adapter_fingerprint"] == json.loads((tuned / "results.json").read_text())["model"]["fingerprint"]
+    assert "decision" in result.output
     for name in ("results.json", "items.jsonl", "verdict.json"):
         assert (tuned / name).is_file()
     results = json.loads((tuned / "results.json").read_text())
@@ -33,7 +37,7 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     mmlu = next(m for m in results["metrics"] if m["name"] == "mmlu.accuracy")
     assert f"{mmlu['value']:.1%}{mmlu['ci_low']:.1%}to{mmlu['ci_high']:.1%}{mmlu['n']}" in text
     assert (out / "gate.junit.xml").is_file() and (out / "report" / "report.html").is_file()
-    assert verdict["datasets"] == ["emergency-instructions@1.0.0"]
+    assert verdict["datasets"] == ["emergency-instructions@1.0.0", "emergency-mc@1.0.0"]
     data_rules = {o["rule_id"]: o for o in verdict["outcomes"] if o["metric"].startswith("data.")}
     assert data_rules["data-agreement[emergency-instructions@1.0.0]"]["value"] > 0.7
     assert data_rules["data-checks[emergency-instructions@1.0.0]"]["outcome"] == "pass"
@@ -46,7 +50,8 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     summary = json.loads((dossier / "dossier.json").read_text())
     assert summary["baseline_run_id"] == runs[0].name and summary["datasets"][0]["ref"] == "emergency-instructions@1.0.0"
     html = (dossier / "dossier.html").read_text(encoding="utf-8")
-    assert html.count("<svg") >= 5  # two reliability diagrams, robustness, fairness, risk heat map
+    assert html.count("<svg") >= 6  # reliability x2, robustness, fairness, training curves, risk heat map
+    assert "Training record (Annex IV 2(a)-(c))" in html
 
 
 @pytest.mark.slow
@@ -57,9 +62,9 @@ def test_demo_without_data_skips_suites_and_gate_shows_them_not_measured(
     out = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output + result.stderr
-    assert "MMLU and GSM8K will be skipped" in result.stderr
-    assert "NOT-MEASURED" in result.stdout
-    verdict = json.loads(next((out / "runs").glob("*/verdict.json")).read_text())
+    assert "MMLU, GSM8K, calibration and robustness will be skipped" in result.stderr
+    assert "NOT-MEASURED" in result.stdout and "REJECTED" in result.stdout
+    verdict = json.loads(next((out / "training" / "fire-advisor" / "runs").glob("*/verdict.json")).read_text())
     assert verdict["verdict"] == "fail"
     needs_data = [o for o in verdict["outcomes"] if o["metric"].split(".")[0] in {"mmlu", "gsm8k", "calibration", "robustness"}]
     assert needs_data and all(o["outcome"] == "not-measured" for o in needs_data)

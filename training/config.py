@@ -83,7 +83,9 @@ class TrainConfig(BaseModel):
     min_kappa: float = Field(default=0.7, ge=-1, le=1, description="preflight: agreement at or above this")
     policy: str = Field(default="eu-ai-act-high-risk", description="gate policy for the tuned model")
     suites: list[str] = Field(default_factory=lambda: ["mmlu", "domain"])
-    output_dir: Path = Path("training-runs")
+    eval_limit: int | None = Field(default=None, ge=1, description="items per MMLU subject in the gate's runs")
+    max_gen_toks: int | None = Field(default=None, ge=1, description="cap on generated tokens in the gate's runs")
+    output_dir: Path = Field(default=Path("training-runs"), description="work folder; promoted adapters go to <output_dir>/registry")
 
     @model_validator(mode="after")
     def _schedule_fits(self) -> TrainConfig:

@@ -1,0 +1,212 @@
+"""LoRA fine-tuning with transformers' Trainer and peft: schedule, early stopping, checkpoints, resume.
+
+transformers does the training loop, evaluation, checkpointing and resuming; peft the
+adapter. The harness adds the schedule of :mod:`harness.training.schedule`, a progress
+bar with the loss, and a Ctrl-C that saves a checkpoint before stopping.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.training.config import TrainConfig
+from harness.training.data import Example, tokenize
+from harness.training.schedule import cosine_with_floor, warmup_steps_for
+
+from harness.errors import HarnessError, InputError
+from harness.modelref import ModelRef
+
+CHECKPOINTS = "checkpoints"
+ADAPTER = "adapter"
+
+
+@dataclass
+class TrainingOutcome:
+    adapter_dir: Path | None
+    global_step: int
+    max_steps: int
+    stopped_early: bool
+    interrupted: bool
+    curves: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def eval_losses(self) -> list[float]:
+        return [c["eval_loss"] for c in self.curves if "eval_loss" in c]
+
+
+def _callbacks() -> tuple[type, type]:
+    from tqdm.auto import tqdm
+    from transformers import TrainerCallback
+
+    class LossBar(TrainerCallback):
+        """One progress bar over the optimiser steps, showing the latest loss and eval loss."""
+
+        def __init__(self, enabled: bool) -> None:
+            self.enabled = enabled
+            self.bar: Any = None
+            self.postfix: dict[str, str] = {}
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.enabled:
+                self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step")
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            if self.bar is not None and logs:
+                for key in ("loss", "eval_loss"):
+                    if key in logs:
+                        self.postfix[key] = f"{logs[key]:.3f}"
+                self.bar.set_postfix(self.postfix, refresh=False)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.bar is not None:
+                self.bar.close()
+
+    class SaveAndStop(TrainerCallback):
+        """On Ctrl-C (or ``request()``), save a checkpoint at the end of the current step and stop."""
+
+        def __init__(self) -> None:
+            self.requested = False
+
+        def request(self, *_: Any) -> None:
+            self.requested = True
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if self.requested:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return LossBar, SaveAndStop
+
+
+def train_adapter(
+    config: TrainConfig,
+    train: list[Example],
+    evaluation: list[Example],
+    work_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    extra_callbacks: list[Any] | None = None,
+) -> TrainingOutcome:
+    """Train a LoRA adapter on ``train``; eval loss on ``evaluation``; checkpoints under ``work_dir``."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer, TrainingArguments
+
+    if not train or not evaluation:
+        raise InputError("training needs examples to train on and to evaluate on (the mix came out empty)")
+    checkpoints = work_dir / CHECKPOINTS
+    has_checkpoint = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
+    if resume and not has_checkpoint:
+        raise InputError(f"{checkpoints}: no checkpoint to resume from")
+    if has_checkpoint and not resume:
+        raise InputError(f"{checkpoints} holds checkpoints of an earlier run: pass --resume, or use a new output directory")
+
+    torch.manual_seed(config.seed)
+    model, tokenizer = ModelRef(config.base_model).load()
+    lora = LoraConfig(
+        r=config.lora.rank, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
+        target_modules=config.lora.target_modules, task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    train_rows = [tokenize(e, tokenizer, config.max_length) for e in train]
+    eval_rows = [tokenize(e, tokenizer, config.max_length) for e in evaluation]
+    LossBar, SaveAndStop = _callbacks()
+
+    class ScheduledTrainer(Trainer):
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            warmup = warmup_steps_for(num_training_steps, config.schedule.warmup_ratio, config.schedule.warmup_steps)
+            multiplier = cosine_with_floor(
+                num_training_steps, warmup, peak_lr=config.learning_rate, min_lr=config.schedule.min_lr,
+                cycles=config.schedule.cycles,
+            )
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, multiplier)
+            return self.lr_scheduler
+
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        eval_strategy="steps",
+        eval_steps=config.eval_every,
+        save_strategy="steps",
+        save_steps=config.eval_every,
+        save_total_limit=3,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_steps=1,
+        report_to=[],
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+    )
+    stopper = SaveAndStop()
+    trainer = ScheduledTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+        callbacks=[
+            EarlyStoppingCallback(config.early_stopping.patience, config.early_stopping.threshold),
+            LossBar(progress),
+            stopper,
+            *(extra_callbacks or []),
+        ],
+    )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the loss bar shows the logs; no dict per step on stdout
+    for callback in extra_callbacks or []:
+        if hasattr(callback, "bind"):
+            callback.bind(stopper)
+    previous = signal.signal(signal.SIGINT, stopper.request) if _main_thread() else None
+    started = time.perf_counter()
+    try:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    state = trainer.state
+    curves = [
+        {k: float(v) for k, v in entry.items() if k in ("step", "loss", "eval_loss", "learning_rate", "epoch")}
+        for entry in state.log_history
+        if "loss" in entry or "eval_loss" in entry
+    ]
+    outcome = TrainingOutcome(
+        adapter_dir=None, global_step=state.global_step, max_steps=state.max_steps,
+        stopped_early=not stopper.requested and state.global_step < state.max_steps,
+        interrupted=stopper.requested, curves=curves, seconds=round(time.perf_counter() - started, 2),
+    )
+    if stopper.requested:
+        return outcome
+    adapter_dir = work_dir / ADAPTER
+    trainer.model.save_pretrained(str(adapter_dir), safe_serialization=True)
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise HarnessError(f"{adapter_dir}: peft wrote no adapter")
+    outcome.adapter_dir = adapter_dir
+    return outcome
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
