@@ -228,7 +228,7 @@ def build_context(
         "sections": sections,
         "run_dir": str(run_dir),
         "title": f"{'Technical documentation' if kind == 'system' else 'Model documentation'}: "
-                 f"{provider.system_name or Path(result.model.adapter or result.model.base).name}",
+                 f"{provider.system_name or (training or {}).get('name') or Path(result.model.adapter or result.model.base).name}",
         "css": Markup((templates_dir() / "report.css").read_text(encoding="utf-8") + (templates_dir() / "dossier.css").read_text(encoding="utf-8")),
     }
 
@@ -363,7 +363,7 @@ def huggingface_readme(context: dict[str, Any]) -> str:
 
     result: RunResult = context["result"]
     provider: ProviderInput = context["provider"]
-    name = provider.system_name or Path(result.model.adapter or result.model.base).name
+    name = provider.system_name or (context.get("training") or {}).get("name") or Path(result.model.adapter or result.model.base).name
     results = []
     for suite, task_type in (("mmlu", "multiple-choice"), ("gsm8k", "text-generation"), ("fairness", "multiple-choice"),
                              ("robustness", "multiple-choice")):
