@@ -236,12 +236,11 @@ def resolve(ctx: click.Context, ratings: Path, out_dir: Path, items_path: Path |
     """
     from harness.atomic import atomic_write_json, atomic_write_jsonl
     from harness.data.conflicts import apply_resolution, resolve_ratings
-    from harness.data.tables import read_table
+    from harness.data.tables import read_records
 
     report = resolve_ratings(ratings)
     if items_path is not None:
-        frame = read_table(items_path, required=(id_field,))
-        rows = json.loads(frame.to_json(orient="records", force_ascii=False))
+        rows = read_records(items_path, required=(id_field,))
         resolved_rows = apply_resolution(rows, report, id_field=id_field, label_field=label_field)
     else:
         resolved_rows = [i.model_dump(mode="json") for i in report.items]
@@ -250,7 +249,8 @@ def resolve(ctx: click.Context, ratings: Path, out_dir: Path, items_path: Path |
     _attach(ctx, ref, "conflicts", report.as_evidence())
     click.echo(
         f"{report.n_items} items: {report.agreed} agreed, {report.resolved_by_majority} by majority, "
-        f"{report.needs_third_expert} need a third expert; {report.disputed} disputed"
+        f"{report.needs_third_expert} need a third expert, {report.needs_second_rater} have a single rating; "
+        f"{report.disputed} disputed"
     )
     for item in report.items:
         if item.status == "needs-third-expert":

@@ -136,7 +136,7 @@ def prepare_sample_data(store: Any, work_dir: Path, say: Any) -> str:
     from harness.data.conflicts import apply_resolution, resolve_ratings
     from harness.data.expectations import validate_frame
     from harness.data.registry import Source, add_evidence, register_dataset
-    from harness.data.tables import read_table
+    from harness.data.tables import read_records, read_table
     instructions, ratings = _sample("instructions.jsonl"), _sample("ratings.csv")
     record, _ = register_dataset(
         store, instructions, name=DEMO_DATASET, version="1.0.0", license="CC-BY-4.0",
@@ -153,7 +153,7 @@ def prepare_sample_data(store: Any, work_dir: Path, say: Any) -> str:
     say(f"{ref}: {agreement.interpretation}")
     conflicts = resolve_ratings(ratings)
     add_evidence(store, ref, "conflicts", conflicts.as_evidence())
-    rows = [dict(r) for r in read_table(instructions).to_dict(orient="records")]
+    rows = read_records(instructions)
     resolved = atomic_write_jsonl(
         work_dir / "instructions-resolved.jsonl", apply_resolution(rows, conflicts, id_field="id", label_field="decision")
     )

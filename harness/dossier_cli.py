@@ -62,8 +62,15 @@ def build(ctx: click.Context, run_ref: str, out_dir: Path, baseline_ref: str | N
     store = _store(ctx)
     run_path = resolve_results_path(_resolve_run(ctx, run_ref))
     if baseline_ref:
+        from harness.policy import load_policy
+        from harness.reports.render import load_verdict
+
         baseline_path = resolve_results_path(_resolve_run(ctx, baseline_ref))
-        paired_comparison(load_results(baseline_path), baseline_path.parent, load_results(run_path), run_path.parent, alpha=0.05)
+        verdict = load_verdict(run_path.parent)
+        alpha = load_policy(verdict.policy_path)[0].alpha if verdict and Path(verdict.policy_path).is_file() else 0.05
+        made = paired_comparison(load_results(baseline_path), baseline_path.parent, load_results(run_path), run_path.parent, alpha=alpha)
+        if made is None:
+            raise HarnessError(f"{baseline_ref}: no item records beside the run, so no paired comparison can be made")
     paths = render_dossier(run_path.parent, out_dir, store=store, datasets=list(datasets), provider_path=provider_path,
                            kind=kind, pdf=not no_pdf)
     click.echo(f"html     {paths.html}")

@@ -158,13 +158,15 @@ def _judge_drop(
     facts = measured | {"baseline_value": base_value, "change": value - base_value}
     evidence = f"drop {unit} against baseline {base_value:.4f} (limit {rule.describe_bound()})"
     if paired is not None and paired.paired and paired.n:
+        significant = paired.p_value is not None and paired.p_value < alpha  # p can be exactly 0.0 on large n
         facts |= {
             "change_ci_low": paired.ci_low, "change_ci_high": paired.ci_high, "p_value": paired.p_value,
-            "significant": (paired.p_value or 1.0) < alpha,
+            "significant": significant,
         }
+        test = "McNemar" if paired.test == "mcnemar-exact" else (paired.test or "paired test")
         evidence += (
             f"; paired on {paired.n} items: change {paired.change:+.4f} [{paired.ci_low:+.4f}, {paired.ci_high:+.4f}], "
-            f"McNemar p={paired.p_value:.3g} ({'<' if facts['significant'] else '>='} alpha {alpha:g})"
+            f"{test} p={paired.p_value:.3g} ({'<' if significant else '>='} alpha {alpha:g})"
         )
         if over and not facts["significant"]:
             evidence += "; not significant, so not a regression"

@@ -36,6 +36,11 @@ def judge_run(
         comparison = paired_comparison(baseline, baseline_dir, run, run_dir, alpha=policy.alpha)
     from harness.data.registry import dataset_metrics
 
+    names = [ref.split("@")[0] for ref in datasets or []]
+    if len(set(names)) != len(names):
+        from harness.errors import InputError
+
+        raise InputError(f"give one version per dataset: {', '.join(datasets or [])} name one dataset twice")
     data = {ref: dataset_metrics(store, ref) for ref in datasets or []}
     verdict = evaluate_policy(
         policy, run, baseline, policy_path=str(policy_path), policy_sha256=sha256_file(policy_path), comparison=comparison,

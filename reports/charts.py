@@ -92,7 +92,7 @@ def risk_heat_map_svg(rows: Sequence[Any], criteria: Any, *, size: int = 300) ->
         for lk in range(1, 6):
             zone = criteria.zone(s, lk)
             x, y = left + (lk - 1) * cell, top + (5 - s) * cell
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}" fill="{zone.colour}" stroke="#fff"/>')
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}" fill="{escape(zone.colour)}" stroke="#fff"/>')
         parts.append(f'<text x="{left - 6}" y="{top + (5 - s + 0.55) * cell:.1f}" font-size="9" text-anchor="end" {FONT}>S{s}</text>')
     for lk in range(1, 6):
         parts.append(f'<text x="{left + (lk - 0.5) * cell:.1f}" y="{top + 5 * cell + 12:.1f}" font-size="9" text-anchor="middle" {FONT}>L{lk}</text>')

@@ -141,6 +141,9 @@ def build_context(
 
     data_records = []
     metrics = result.metric_map()
+    names = [ref.split("@")[0] for ref in datasets]
+    if len(set(names)) != len(names):
+        raise InputError(f"give one version per dataset: {', '.join(datasets)} name one dataset twice")
     for ref in datasets:
         get_record(store, ref)
         write_provenance(store, ref)
@@ -194,6 +197,8 @@ def build_context(
         "risk criteria": criteria_file,
         "risk catalogue": catalogue_file,
     }
+    if verdict and verdict.policy_path and Path(verdict.policy_path).is_file() and sha256_file(Path(verdict.policy_path)) != verdict.policy_sha256:
+        artefacts["policy (CHANGED since the verdict)"] = artefacts.pop("policy")
     if provider_path:
         artefacts["provider input"] = Path(provider_path)
     for d in data_records:

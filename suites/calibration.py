@@ -146,7 +146,7 @@ def _temperature_advice(records: list[ItemRecord], logits: np.ndarray, targets: 
 
     ece_before = ece_of(before).model_copy(update={"name": "calibration.ece_before_temperature"})
     ece_after = ece_of(after).model_copy(update={"name": "calibration.ece_after_temperature"})
-    fitted = Metric(name="calibration.temperature", value=temperature, n=len(fit), ci_method="nll-fit-on-held-out-half")
+    fitted = Metric(name="calibration.temperature", value=temperature, n=len(fit), ci_method="nll-fit-on-the-fit-half")
     return {
         "metrics": [fitted, ece_before, ece_after],
         "temperature": temperature,

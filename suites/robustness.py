@@ -126,7 +126,9 @@ class Robustness:
                 name=f"robustness.drop.{variant}", value=drop_value, n=len(keys),
                 ci_low=0.0 - diff_high, ci_high=0.0 - diff_low, ci_method="paired-bootstrap-4000",
             )
-            same = sum(_chosen_text(clean[k]) == _chosen_text(perturbed[k]) for k in keys)
+            same = sum(
+                _chosen_text(clean[k]) is not None and _chosen_text(clean[k]) == _chosen_text(perturbed[k]) for k in keys
+            )
             consistency = proportion_metric(f"robustness.consistency.{variant}", same, len(keys))
             metrics += [drop, consistency]
             if worst_drop is None or drop_value > (worst_drop.value or 0.0):

@@ -132,3 +132,29 @@ def test_conflict_protocol() -> None:
     assert tie.status == "needs-third-expert" and tie.label is None and set(tie.alternatives) == {"evacuate", "shelter"}
     three_way = resolve_item("e", ["a", "b", "c"])
     assert three_way.status == "needs-third-expert"
+
+
+def test_a_single_rating_is_not_agreement() -> None:
+    single = resolve_item("f", ["evacuate"])
+    assert single.status == "needs-second-rater" and single.label is None
+
+
+def test_non_numeric_confidence_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("item_id,rater_id,label,confidence\ni1,a,x,high\ni1,b,x,0.5\n")
+    code, _, err = invoke("data", "resolve", str(path), "--out", str(tmp_path / "out"))
+    assert code == 2 and "'confidence' must hold numbers" in err
+
+
+def test_resolve_writes_items_back_unchanged_but_for_labels(tmp_path: Path) -> None:
+    import json
+
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "i1", "decision": "x", "meta": {"n": 1}}\n{"id": "i2", "decision": "y"}\n')
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("item_id,rater_id,label\ni1,a,x\ni1,b,x\ni1,c,z\ni2,a,y\ni2,b,y\n")
+    code, _, err = invoke("data", "resolve", str(ratings), "--out", str(tmp_path / "out"), "--items", str(items))
+    assert code == 0, err
+    rows = [json.loads(line) for line in (tmp_path / "out" / "resolved.jsonl").read_text().splitlines()]
+    assert rows[0]["meta"] == {"n": 1} and "meta" not in rows[1]  # no pandas coercion, no added keys
+    assert rows[0]["metadata"]["disputed"] and rows[0]["metadata"]["answer_alternative"] == ["z"]

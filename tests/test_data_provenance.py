@@ -185,3 +185,12 @@ def test_csv_and_parquet_validate_like_jsonl(tmp_path: Path) -> None:
     assert code == 1 and "lines 3" in out  # header + second data row
     code, out, _ = invoke("data", "validate", str(tmp_path / "d.parquet"), "--expectations", str(suite))
     assert code == 1 and "FAIL  expect_column_values_to_be_in_set [decision]: 1 unexpected" in out
+
+
+def test_two_versions_of_one_dataset_are_refused_by_the_gate(tmp_path: Path) -> None:
+    rows = good_rows()
+    invoke("data", "register", str(write_jsonl(tmp_path / "a.jsonl", rows)), "--name", "tiny")
+    invoke("data", "register", str(write_jsonl(tmp_path / "b.jsonl", rows[:3])), "--name", "tiny")
+    run = store_result(tmp_path, make_result("r2"))
+    code, _, err = invoke("gate", str(run), "--policy", "demo", "--dataset", "tiny@1.0.0", "--dataset", "tiny@1.1.0")
+    assert code == 2 and "one version per dataset" in err

@@ -164,3 +164,21 @@ def test_calibration_is_compared_by_a_paired_bootstrap() -> None:
     rows = {c.metric: c for c in paired_bootstrap_comparisons(Calibration(), calibrated, overconfident, alpha=0.05)}
     ece = rows["calibration.ece"]
     assert ece.change > 0.25 and ece.significant and ece.ci_low > 0 and ece.test == "paired-bootstrap"
+
+
+def test_a_p_value_of_exactly_zero_counts_as_significant() -> None:
+    ref = outcomes("1" * 3000 + "0" * 1000)
+    cand = outcomes("0" * 3000 + "0" * 1000)  # every right answer lost: the exact p underflows to 0.0
+    row = compare_outcomes(ref, cand, "mmlu.accuracy")
+    assert row.p_value == 0.0 and row.significant
+
+    class OneRow:
+        def get(self, metric: str):
+            return row
+
+    policy = Policy.model_validate({"name": "p", "rules": [DROP_RULE]})
+    verdict = evaluate_policy(
+        policy, make_result("t", {"mmlu.accuracy": (0, 4000)}), make_result("b", {"mmlu.accuracy": (3000, 4000)}),
+        comparison=OneRow(),  # type: ignore[arg-type]
+    )
+    assert verdict.outcomes[0].outcome == "fail" and "McNemar p=0 (< alpha" in verdict.outcomes[0].evidence

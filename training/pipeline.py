@@ -141,7 +141,7 @@ def run_pipeline(
     from harness.training.data import mix, split_examples, to_example
     from harness.training.trainer import train_adapter
 
-    from harness.data.tables import read_table
+    from harness.data.tables import read_records
     from harness.judging import judge_run
     from harness.paths import cache_dir
     from harness.results import load_results
@@ -169,7 +169,7 @@ def run_pipeline(
 
     examples = []
     for (_, ref, path), (_, weight) in zip(sources, config.mix(), strict=True):
-        rows = json.loads(read_table(path).to_json(orient="records", force_ascii=False))
+        rows = read_records(path)
         train, evaluation, dropped = split_examples([to_example(r, ref) for r in rows])
         examples.append((train, evaluation, weight, ref, dropped))
     train_set = mix([(t, w) for t, _, w, _, _ in examples], config.seed)

@@ -21,7 +21,7 @@ from harness.errors import DataError
 
 CONFIDENCE_GAP = 0.3
 
-Status = Literal["agreed", "majority", "needs-third-expert"]
+Status = Literal["agreed", "majority", "needs-third-expert", "needs-second-rater"]
 
 
 class ResolvedItem(BaseModel):
@@ -47,6 +47,7 @@ class ConflictReport(BaseModel):
     agreed: int
     resolved_by_majority: int
     needs_third_expert: int
+    needs_second_rater: int = 0
     disputed: int
     confidence_gap: float
     items: list[ResolvedItem]
@@ -74,13 +75,15 @@ def resolve_item(item_id: str, labels: list[str], confidences: list[float] | Non
         reasons.append("different labels")
     if spread is not None and spread > CONFIDENCE_GAP + 1e-12:
         reasons.append(f"confidence differs by {spread:.2f} (> {CONFIDENCE_GAP})")
-    if len(ranked) == 1:
-        status: Status = "agreed"
+    if len(labels) < 2:
+        status: Status = "needs-second-rater"  # one opinion is not agreement
+    elif len(ranked) == 1:
+        status = "agreed"
     elif len(labels) >= 3 and not tie:
         status = "majority"
     else:
         status = "needs-third-expert"
-    label = None if status == "needs-third-expert" else top_label
+    label = None if status in ("needs-third-expert", "needs-second-rater") else top_label
     return ResolvedItem(
         item_id=item_id, label=label, status=status, disputed=bool(reasons), agreement=top_count / len(labels),
         n_raters=len(labels), votes=dict(votes), alternatives=[v for v, _ in ranked if v != label],
@@ -95,7 +98,11 @@ def resolve_ratings(path: str | Path) -> ConflictReport:
         raise DataError(f"{path}: conflict resolution needs a 'label' column")
     has_confidence = "confidence" in frame.columns
     if has_confidence:
-        conf = frame["confidence"].astype(float)
+        try:
+            conf = frame["confidence"].astype(float)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: column 'confidence' must hold numbers in [0, 1]") from None
+        frame["confidence"] = conf
         if ((conf < 0) | (conf > 1)).any():
             line = int(frame.index[(conf < 0) | (conf > 1)][0]) + 2
             raise DataError(f"{path}:{line}: confidence must lie in [0, 1]")
@@ -108,6 +115,7 @@ def resolve_ratings(path: str | Path) -> ConflictReport:
         agreed=sum(i.status == "agreed" for i in items),
         resolved_by_majority=sum(i.status == "majority" for i in items),
         needs_third_expert=sum(i.status == "needs-third-expert" for i in items),
+        needs_second_rater=sum(i.status == "needs-second-rater" for i in items),
         disputed=sum(i.disputed for i in items), confidence_gap=CONFIDENCE_GAP, items=items,
     )
 

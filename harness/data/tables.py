@@ -92,3 +92,12 @@ def column_summary(frame: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def read_records(path: str | Path, *, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The rows as plain dicts, exactly as written for JSON Lines (no pandas type coercion or added keys)."""
+    path = Path(path)
+    frame = read_table(path, required=required)  # every check and one-line error of read_table
+    if table_format(path) == "jsonl":
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
