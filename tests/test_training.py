@@ -138,3 +138,29 @@ def test_preflight_refuses_data_that_fails_its_checks(tiny_model: Path, tmp_path
     config = write_config(tmp_path, tiny_model, [{"file": str(subset), "name": "emergency", "ratings": str(ratings)}], name="lowk")
     code, _, err = invoke("train", str(config))
     assert code == 1 and "rater agreement kappa" in err and "below the required 0.7" in err
+
+
+def test_resume_refuses_a_finished_training_or_changed_inputs(tiny_model: Path, tmp_path: Path) -> None:
+    from transformers import TrainerCallback
+
+    from harness.errors import InputError
+
+    train, evaluation = examples()
+    config = small_config(tiny_model, epochs=1)
+    done = tmp_path / "done"
+    train_adapter(config, train, evaluation, done, progress=False, identity="a")
+    with pytest.raises(InputError, match="finished already"):
+        train_adapter(config, train, evaluation, done, resume=True, progress=False, identity="a")
+
+    class InterruptAtStep2(TrainerCallback):
+        def bind(self, stopper: Any) -> None:
+            self.stopper = stopper
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.global_step == 2:
+                self.stopper.request()
+
+    work = tmp_path / "changed"
+    train_adapter(config, train, evaluation, work, progress=False, identity="a", extra_callbacks=[InterruptAtStep2()])
+    with pytest.raises(InputError, match="changed since these checkpoints"):
+        train_adapter(config, train, evaluation, work, resume=True, progress=False, identity="b")

@@ -93,16 +93,21 @@ def preflight(config: TrainConfig, store: RunStore, say: Say) -> list[tuple[Data
     return checked
 
 
-def find_reusable_run(store: RunStore, fingerprint: str, suites: list[str], limit: int | None) -> Path | None:
-    """A finished run of this fingerprint over these suites and item limit, if the store knows one."""
+def find_reusable_run(store: RunStore, fingerprint: str, spec: dict[str, Any]) -> Path | None:
+    """A finished run of this fingerprint asked exactly ``spec`` (suites, items, decoding, data), if the store has one."""
+    wanted = {k: v for k, v in spec.items() if k not in ("adapter", "skip_unavailable")}
+    wanted["suites"] = sorted(_expanded(wanted["suites"]))
     for row in store.runs():
-        if row.fingerprint != fingerprint or sorted(row.suites) != sorted(_expanded(suites)):
+        if row.fingerprint != fingerprint:
             continue
         run_dir = Path(row.path)
-        spec = run_dir / "run-spec.json"
-        if (run_dir / "results.json").is_file() and spec.is_file():
-            if json.loads(spec.read_text(encoding="utf-8"))["spec"].get("limit") == limit:
-                return run_dir
+        spec_file = run_dir / "run-spec.json"
+        if not ((run_dir / "results.json").is_file() and spec_file.is_file()):
+            continue
+        stored = json.loads(spec_file.read_text(encoding="utf-8"))["spec"]
+        stored["suites"] = sorted(_expanded(stored["suites"]))
+        if all(stored.get(k) == v for k, v in wanted.items()):
+            return run_dir
     return None
 
 
@@ -159,12 +164,15 @@ def run_pipeline(
         "suites": config.suites, "limit": config.eval_limit, "data_dir": data_dir, "skip_unavailable": True,
         "gen_kwargs": {"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else {},
     }
-    baseline_dir = find_reusable_run(store, base_fingerprint, config.suites, config.eval_limit)
+    from dataclasses import asdict
+
+    baseline_spec = RunSpec(base=config.base_model, **spec_kwargs)
+    baseline_dir = find_reusable_run(store, base_fingerprint, asdict(baseline_spec))
     if baseline_dir is not None:
         say(f"baseline: reusing run {baseline_dir.name} of the same model, suites and items")
     else:
         say("baseline: evaluating the base model")
-        _, baseline_dir = execute_run(RunSpec(base=config.base_model, **spec_kwargs), runs_dir, store=store,
+        _, baseline_dir = execute_run(baseline_spec, runs_dir, store=store,
                                       cache_root=cache_dir(), progress=lambda m: say(f"baseline: {m}"))
 
     examples = []
@@ -176,7 +184,8 @@ def run_pipeline(
     eval_set = [e for _, ev, _, _, _ in examples for e in ev]
     say(f"training: {len(train_set)} examples in the mix, {len(eval_set)} for eval loss, "
         f"{sum(d for *_, d in examples)} held-out domain items excluded")
-    outcome = train_adapter(config, train_set, eval_set, work_dir, resume=resume, progress=progress, extra_callbacks=extra_callbacks)
+    outcome = train_adapter(config, train_set, eval_set, work_dir, resume=resume, progress=progress,
+                            extra_callbacks=extra_callbacks, identity=_training_identity(config, train_set, eval_set))
     record: dict[str, Any] = {
         "schema_version": "1",
         "name": config.name,
@@ -241,6 +250,15 @@ def run_pipeline(
     atomic_write_json(entry_dir / RECORD_FILE, record)
     atomic_write_text(entry_dir / "PROMOTED", f"{config.name} {version}: {why}\n")
     return PipelineResult("promoted", work_dir, entry_dir, record, verdict)
+
+
+def _training_identity(config: TrainConfig, train: list[Any], evaluation: list[Any]) -> str:
+    """SHA-256 of what a checkpoint was trained on: the config (less paths) and the examples, in order."""
+    from harness.hashing import sha256_text
+
+    settings = config.model_dump(mode="json", exclude={"output_dir", "policy", "suites", "eval_limit", "max_gen_toks"})
+    examples = [[e.id, e.prompt, e.response] for e in train] + [["eval", e.id] for e in evaluation]
+    return sha256_text(json.dumps([settings, examples], sort_keys=True))
 
 
 def _reject(work_dir: Path, record: dict[str, Any], verdict: Any, reasons: str) -> PipelineResult:

@@ -97,6 +97,7 @@ def train_adapter(
     resume: bool = False,
     progress: bool = True,
     extra_callbacks: list[Any] | None = None,
+    identity: str | None = None,
 ) -> TrainingOutcome:
     """Train a LoRA adapter on ``train``; eval loss on ``evaluation``; checkpoints under ``work_dir``."""
     import torch
@@ -111,6 +112,15 @@ def train_adapter(
         raise InputError(f"{checkpoints}: no checkpoint to resume from")
     if has_checkpoint and not resume:
         raise InputError(f"{checkpoints} holds checkpoints of an earlier run: pass --resume, or use a new output directory")
+    if resume and (work_dir / ADAPTER / "adapter_config.json").is_file():
+        raise InputError(f"{work_dir}: this training finished already (adapter saved); use a new output directory to retrain")
+    marker = checkpoints / "training-identity.txt"
+    if identity is not None:
+        if resume and marker.is_file() and marker.read_text(encoding="utf-8").strip() != identity:
+            raise InputError(f"{checkpoints}: the config or the training data changed since these checkpoints; "
+                             "start again in a new output directory")
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        marker.write_text(identity + "\n", encoding="utf-8")
 
     torch.manual_seed(config.seed)
     model, tokenizer = ModelRef(config.base_model).load()
