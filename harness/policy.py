@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import PolicyError
-from harness.yaml_files import line_of, read_yaml, shipped_or_path
+from harness.yaml_files import read_yaml, shipped_or_path, validate_yaml
 
 
 class Rule(BaseModel):
@@ -94,15 +94,8 @@ def load_policy(path: str | Path) -> tuple[Policy, Path]:
     root, data = read_yaml(policy_path, PolicyError)
     if not isinstance(data, dict):
         raise PolicyError(f"{policy_path}:1: a policy is a mapping with name, rules, ...")
-    try:
-        return Policy.model_validate(data), policy_path
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line = line_of(root, loc)
-        field = _format_loc(loc) or "policy"
-        message = err["msg"].removeprefix("Value error, ")
-        raise PolicyError(f"{policy_path}:{line}: {field}: {message}") from None
+    policy = validate_yaml(Policy, data, path=policy_path, root=root, error=PolicyError, what="policy", format_loc=_format_loc)
+    return policy, policy_path
 
 
 def resolve_policy_path(path: str | Path) -> Path:

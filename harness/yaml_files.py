@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 def read_yaml(path: Path, error: type[HarnessError]) -> tuple[Any, Any]:
@@ -50,3 +56,23 @@ def shipped_or_path(path: str | Path, folder: str, error: type[HarnessError], wh
             return shipped / name
     known = ", ".join(sorted(p.stem for p in shipped.glob("*.yaml")))
     raise error(f"{what} {path} does not exist (a YAML file, or a shipped name: {known})")
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validate_yaml(
+    model: type[M], data: Any, *, path: Path, root: Any, error: type[HarnessError],
+    what: str, format_loc: Callable[[tuple[Any, ...]], str] = dotted,
+) -> M:
+    """``model`` validated from YAML ``data``; the first problem raises ``error`` as ``file:line: field: message``."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        raise error(f"{path}:{line_of(root, loc)}: {format_loc(loc) or what}: {message}") from None

@@ -31,7 +31,7 @@ from harness.atomic import atomic_write_bytes, atomic_write_json, atomic_write_t
 from harness.errors import InputError
 from harness.hashing import sha256_file, sha256_text
 from harness.judging import VERDICT_FILE
-from harness.results import ITEMS_FILE, RESULTS_FILE, RunResult, load_results, resolve_results_path
+from harness.results import ITEMS_FILE, RESULTS_FILE, Metric, RunResult, load_results, resolve_results_path
 from harness.store import RunStore
 
 DOSSIER_JSON = "dossier.json"
@@ -127,7 +127,7 @@ def build_context(
     from harness.reports.render import report_context
     from markupsafe import Markup
 
-    from harness.data.registry import dataset_metrics, get_record, provenance, provenance_path, write_provenance
+    from harness.data.registry import provenance, provenance_path
     from harness.results import read_items
 
     results_path = resolve_results_path(run_ref)
@@ -145,10 +145,10 @@ def build_context(
     if len(set(names)) != len(names):
         raise InputError(f"give one version per dataset: {', '.join(datasets)} name one dataset twice")
     for ref in datasets:
-        get_record(store, ref)
-        write_provenance(store, ref)
-        data_records.append({"ref": ref, "provenance": provenance(store, ref), "path": provenance_path(ref)})
-        metrics |= {m.name: m for m in dataset_metrics(store, ref)}
+        evidence = provenance(store, ref)  # one read of the store: kept as provenance.json and shown
+        path = atomic_write_json(provenance_path(ref), evidence)
+        data_records.append({"ref": ref, "provenance": evidence, "path": path})
+        metrics |= {m["name"]: Metric.model_validate(m) for m in evidence["metrics"]}
 
     criteria, criteria_file = load_criteria(criteria_path)
     catalogue, catalogue_file = load_catalogue(catalogue_path)

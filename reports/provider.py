@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
-from harness.yaml_files import line_of, read_yaml
+from harness.yaml_files import read_yaml, validate_yaml
 
 
 class ResidualRisk(BaseModel):
@@ -89,13 +89,7 @@ def load_provider_input(path: str | Path | None) -> ProviderInput:
         return ProviderInput()
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: provider input is a mapping of fields (see harness dossier init)")
-    try:
-        return ProviderInput.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(p) for p in loc) or "provider input"
-        raise InputError(f"{path}:{line_of(root, loc)}: {field}: {err['msg']}") from None
+    return validate_yaml(ProviderInput, data, path=path, root=root, error=InputError, what="provider input")
 
 
 def template_text() -> str:

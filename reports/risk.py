@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import PolicyError
 from harness.results import Metric
-from harness.yaml_files import line_of, read_yaml, shipped_or_path
+from harness.yaml_files import read_yaml, shipped_or_path, validate_yaml
 
 
 class Level(BaseModel):
@@ -111,12 +111,7 @@ class RiskRow(BaseModel):
 def _load(path: str | Path, folder: str, model: type[BaseModel], what: str) -> Any:
     resolved = shipped_or_path(path, folder, PolicyError, what)
     root, data = read_yaml(resolved, PolicyError)
-    try:
-        return model.model_validate(data), resolved
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        raise PolicyError(f"{resolved}:{line_of(root, loc)}: {'.'.join(map(str, loc))}: {err['msg']}") from None
+    return validate_yaml(model, data, path=resolved, root=root, error=PolicyError, what=what), resolved
 
 
 def load_criteria(path: str | Path = "risk-criteria") -> tuple[RiskCriteria, Path]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InputError
-from harness.yaml_files import line_of, read_yaml
+from harness.yaml_files import read_yaml, validate_yaml
 
 
 class LoraSettings(BaseModel):
@@ -106,10 +106,4 @@ def load_train_config(path: str | Path) -> TrainConfig:
     root, data = read_yaml(path, InputError)
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: a training config is a mapping (name, base_model, data, ...)")
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(p) for p in loc) or "config"
-        raise InputError(f"{path}:{line_of(root, loc)}: {field}: {err['msg'].removeprefix('Value error, ')}") from None
+    return validate_yaml(TrainConfig, data, path=path, root=root, error=InputError, what="config")
