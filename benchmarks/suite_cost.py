@@ -26,11 +26,11 @@ def main() -> int:
     parser.add_argument("--suites", default="mmlu,calibration,robustness,fairness", help="mmlu must come first")
     args = parser.parse_args()
 
-    from harness.data_dir import resolve_data_dir
     from harness.engines.lm_eval_engine import LmEvalEngine
-    from harness.modelref import ModelRef
-    from harness.runner import RunSpec, execute_run
-    from harness.tiny_model import build_tiny_model
+    from harness.models.modelref import ModelRef
+    from harness.models.tiny import build_tiny_model
+    from harness.paths import resolve_data_dir
+    from harness.runner.execute import RunSpec, execute_run
 
     data_dir = resolve_data_dir(None)
     if data_dir is None:
@@ -54,9 +54,13 @@ def main() -> int:
                 requests, calls = requests - mmlu[2], calls - mmlu[3]
             rows.append((suite, result.suite_status[suite].n_items, requests, calls, own))
     base = next((r for r in rows if r[0] == "mmlu"), rows[0])
-    print(f"{'suite':<12} {'items':>7} {'requests':>9} {'model calls':>12} {'seconds':>8} {'requests/mmlu':>14} {'time/mmlu':>10}")
+    print(
+        f"{'suite':<12} {'items':>7} {'requests':>9} {'model calls':>12} {'seconds':>8} {'requests/mmlu':>14} {'time/mmlu':>10}"
+    )
     for suite, items, requests, calls, seconds in rows:
-        print(f"{suite:<12} {items:>7} {requests:>9} {calls:>12} {seconds:>8.2f} {requests / base[2]:>14.2f} {seconds / base[4]:>10.2f}")
+        print(
+            f"{suite:<12} {items:>7} {requests:>9} {calls:>12} {seconds:>8.2f} {requests / base[2]:>14.2f} {seconds / base[4]:>10.2f}"
+        )
     return 0
 
 

@@ -10,40 +10,68 @@ show as not measured in the gate.
 from __future__ import annotations
 
 import os
+import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import click
-
-from harness.data.registry import provenance_path
-from harness.data_dir import resolve_data_dir
 from harness.errors import DataError
+from harness.paths import resolve_data_dir
+
+if TYPE_CHECKING:
+    from harness.reports.dossier import DossierPaths
+    from harness.reports.render import ReportPaths
+    from harness.schema.verdict import Verdict
+    from harness.store.runs import RunStore
+    from harness.training.pipeline import PipelineResult
 
 DEMO_DATASET = "emergency-instructions"
 DEMO_ADAPTER = "fire-advisor"
 DEMO_MAX_GEN_TOKS = 64
 DEMO_SUITES = ("mmlu", "gsm8k", "calibration", "robustness", "fairness")
 
+Say = Callable[[str], None]
 
-def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit: int) -> None:
-    import shutil
 
+@dataclass
+class DemoRecord:
+    """What the demo made and decided."""
+
+    out_dir: Path
+    verdict: Verdict
+    training: PipelineResult
+    base_run: Path
+    tuned_run: Path
+    report: ReportPaths
+    dossier: DossierPaths
+    dataset: str
+    junit: Path
+    markdown: Path
+    seconds: float
+
+    @property
+    def eval_losses(self) -> list[float]:
+        return [c["eval_loss"] for c in self.training.record["curves"] if "eval_loss" in c]
+
+
+def run_demo(
+    *, out_dir: Path, data_dir: Path | None, limit: int, store: RunStore, say: Say = lambda m: None
+) -> DemoRecord:
+    """The whole life cycle on the tiny model, offline; everything is written under ``out_dir``."""
     import yaml
 
-    from harness.atomic import atomic_write_text
-    from harness.ci_exports import verdict_to_junit, verdict_to_markdown
-    from harness.cli import _print_verdict
+    from harness.files.atomic import atomic_write_text
+    from harness.gate.ci_exports import verdict_to_junit, verdict_to_markdown
+    from harness.models.tiny import build_tiny_model
     from harness.reports.dossier import render_dossier
     from harness.reports.render import render_report
-    from harness.store import RunStore
-    from harness.tiny_model import build_tiny_model
     from harness.training.pipeline import run_pipeline
 
     os.environ["HF_HUB_OFFLINE"] = "1"  # the demo never reaches a hub
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     started = time.perf_counter()
-    say = lambda message: click.echo(f"[demo] {message}", err=True)  # noqa: E731
 
     base_dir = out_dir / "models" / "tiny"
     if not (base_dir / "config.json").is_file():
@@ -57,9 +85,10 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         say(f"{exc}")
         resolved = None
     if resolved is None:
-        say("no benchmark data (--data-dir or HARNESS_DATA_DIR): MMLU, GSM8K, calibration and robustness will be skipped")
+        say(
+            "no benchmark data (--data-dir or HARNESS_DATA_DIR): MMLU, GSM8K, calibration and robustness will be skipped"
+        )
 
-    store = RunStore(ctx.obj.get("store_url"))
     say("registering, validating and auditing the sample training data")
     dataset = prepare_sample_data(store, out_dir / "data", say)
     config = {
@@ -67,14 +96,30 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         "base_model": str(base_dir),
         "data": [
             {"dataset": dataset, "weight": 0.2, "ratings": str(_sample("ratings.csv"))},
-            {"file": str(_sample("multiple_choice.jsonl")), "name": "emergency-mc", "weight": 0.8,
-             "expectations": "multiple-choice", "ratings": str(_sample("ratings.csv"))},
+            {
+                "file": str(_sample("multiple_choice.jsonl")),
+                "name": "emergency-mc",
+                "weight": 0.8,
+                "expectations": "multiple-choice",
+                "ratings": str(_sample("ratings.csv")),
+            },
         ],
-        "lora": {"rank": 16, "alpha": 32, "dropout": 0.05,
-                 "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]},
-        "epochs": 15, "learning_rate": 1e-2, "batch_size": 8, "max_length": 256, "eval_every": 20,
+        "lora": {
+            "rank": 16,
+            "alpha": 32,
+            "dropout": 0.05,
+            "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        },
+        "epochs": 15,
+        "learning_rate": 1e-2,
+        "batch_size": 8,
+        "max_length": 256,
+        "eval_every": 20,
         "schedule": {"warmup_ratio": 0.1, "min_lr": 4e-4},
-        "policy": "demo", "suites": [*DEMO_SUITES, "domain"], "eval_limit": limit, "max_gen_toks": DEMO_MAX_GEN_TOKS,
+        "policy": "demo",
+        "suites": [*DEMO_SUITES, "domain"],
+        "eval_limit": limit,
+        "max_gen_toks": DEMO_MAX_GEN_TOKS,
         "output_dir": str(out_dir / "training"),
     }
     config_path = atomic_write_text(out_dir / "train.yaml", yaml.safe_dump(config, sort_keys=False))
@@ -83,39 +128,39 @@ def run_demo(ctx: click.Context, *, out_dir: Path, data_dir: Path | None, limit:
         shutil.rmtree(work)
     say(f"training a LoRA adapter with {config_path} (harness train)")
     result = run_pipeline(
-        config_path, store=store, data_dir=str(resolved) if resolved else None,
+        config_path,
+        store=store,
+        data_dir=str(resolved) if resolved else None,
         say=lambda message: say(f"train: {message}"),
     )
     verdict = result.verdict
+    assert verdict is not None
     tuned_run = work / "runs" / result.record["tuned_run"]
     base_run = work / "runs" / result.record["baseline_run"]
     if not base_run.is_dir():  # the baseline was reused from an earlier demo
         row = store.find_run(result.record["baseline_run"])
         base_run = Path(row.path) if row else base_run
-    atomic_write_text(out_dir / "gate.junit.xml", verdict_to_junit(verdict))
-    atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
+    junit = atomic_write_text(out_dir / "gate.junit.xml", verdict_to_junit(verdict))
+    markdown = atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")
     report = render_report(tuned_run, out_dir / "report")
     say("rendering the dossier of the tuned model against the base")
-    dossier = render_dossier(tuned_run, out_dir / "dossier", store=store, datasets=[d["ref"] for d in result.record["datasets"]])
-
-    losses = [c["eval_loss"] for c in result.record["curves"] if "eval_loss" in c]
-    click.echo("")
-    _print_verdict(verdict)
-    click.echo("")
-    click.echo(f"training      {result.record['steps']} steps in {result.record['seconds']:.0f} s, eval loss "
-               f"{losses[0]:.3f} -> {min(losses):.3f}" if losses else "training      (no evaluation)")
-    click.echo(f"decision      {result.decision.upper()}" + (f": {result.registry_entry}" if result.registry_entry else ""))
-    click.echo(f"base run      {base_run}")
-    click.echo(f"tuned run     {tuned_run}")
-    click.echo(f"report        {report.html}")
-    click.echo(f"              {report.pdf}")
-    click.echo(f"gate (CI)     {out_dir / 'gate.junit.xml'}, {out_dir / 'gate.md'}")
-    click.echo(f"data          {dataset}: provenance {provenance_path(dataset)}")
-    click.echo(f"dossier       {dossier.pdf} (PDF/A-3b), {dossier.html}")
-    click.echo(f"              {len(dossier.placeholders)} items need human input: harness dossier init, then")
-    click.echo(f"              harness dossier {tuned_run} --input provider.yaml --dataset {dataset} --out DIR")
-    click.echo(f"demo done in {time.perf_counter() - started:.0f} s; the gate's exit code would be {verdict.exit_code}")
+    dossier = render_dossier(
+        tuned_run, out_dir / "dossier", store=store, datasets=[d["ref"] for d in result.record["datasets"]]
+    )
+    return DemoRecord(
+        out_dir=out_dir,
+        verdict=verdict,
+        training=result,
+        base_run=base_run,
+        tuned_run=tuned_run,
+        report=report,
+        dossier=dossier,
+        dataset=dataset,
+        junit=junit,
+        markdown=markdown,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _sample(name: str) -> Path:
@@ -124,22 +169,27 @@ def _sample(name: str) -> Path:
     return sample_dir() / name
 
 
-def prepare_sample_data(store: Any, work_dir: Path, say: Any) -> str:
+def prepare_sample_data(store: RunStore, work_dir: Path, say: Say) -> str:
     """Register the synthetic sample data, check it with GX, measure rater agreement, resolve conflicts.
 
     Returns the reference of the registered version the gate judges. The resolved file
     is registered as the next version, derived from the first (so ``harness data lineage``
     shows both).
     """
-    from harness.atomic import atomic_write_jsonl
     from harness.data.agreement import agreement_report
     from harness.data.conflicts import apply_resolution, resolve_ratings
     from harness.data.expectations import validate_frame
     from harness.data.registry import Source, add_evidence, register_dataset
     from harness.data.tables import read_records, read_table
+    from harness.files.atomic import atomic_write_jsonl
+
     instructions, ratings = _sample("instructions.jsonl"), _sample("ratings.csv")
     record, _ = register_dataset(
-        store, instructions, name=DEMO_DATASET, version="1.0.0", license="CC-BY-4.0",
+        store,
+        instructions,
+        name=DEMO_DATASET,
+        version="1.0.0",
+        license="CC-BY-4.0",
         description="Synthetic emergency-response instruction data shipped with harness (sample, not real incidents)",
         sources=[Source(type="synthetic", id="harness-sample-data", expert=None)],
         contributors=["harness project"],
@@ -155,10 +205,14 @@ def prepare_sample_data(store: Any, work_dir: Path, say: Any) -> str:
     add_evidence(store, ref, "conflicts", conflicts.as_evidence())
     rows = read_records(instructions)
     resolved = atomic_write_jsonl(
-        work_dir / "instructions-resolved.jsonl", apply_resolution(rows, conflicts, id_field="id", label_field="decision")
+        work_dir / "instructions-resolved.jsonl",
+        apply_resolution(rows, conflicts, id_field="id", label_field="decision"),
     )
     register_dataset(
-        store, resolved, name=DEMO_DATASET, parent=ref,
+        store,
+        resolved,
+        name=DEMO_DATASET,
+        parent=ref,
         transform=f"conflict resolution over {ratings.name}: majority of 3 raters, ties left for a third expert",
     )
     say(

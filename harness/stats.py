@@ -44,10 +44,39 @@ def mcnemar_exact_p_value(only_first_correct: int, only_second_correct: int) -> 
     if n == 0:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(min(1.0, 2 * tail))
 
 
 DEFAULT_BOOTSTRAP = 1000
+
+
+def bootstrap_draws(n: int, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """The (n_boot, n) matrix of item indices resampled with replacement, row r being the r-th resample.
+
+    One ``default_rng(seed).integers(0, n, size=(n_boot, n))`` call: the same numbers, in
+    the same order, as drawing one resample at a time. For n <= 0 the matrix has no columns.
+    """
+    if n_boot < 0:
+        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
+    if n <= 0:
+        return np.zeros((n_boot, 0), dtype=np.int64)
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def percentile_interval(replicates: np.ndarray | Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates (Efron & Tibshirani 1993, ch. 13).
+
+    NaN replicates (e.g. an empty group in a resample) are dropped; ``(nan, nan)`` when
+    none is left, else the (1 - confidence) / 2 and (1 + confidence) / 2 percentiles
+    (numpy's default linear interpolation).
+    """
+    values = np.asarray(replicates, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return (math.nan, math.nan)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return (float(low), float(high))
 
 
 def bootstrap_interval(
@@ -62,19 +91,15 @@ def bootstrap_interval(
 
     Efron & Tibshirani (1993), *An Introduction to the Bootstrap*, ch. 13. ``statistic``
     receives an array of item indices drawn with replacement and returns the statistic
-    of that resample; passing indices (not data) keeps paired data paired. NaN results
-    (e.g. an empty group in a resample) are dropped. Returns ``(nan, nan)`` for n == 0.
+    of that resample; passing indices (not data) keeps paired data paired. Statistics
+    that can be computed for all resamples at once should use :func:`bootstrap_draws`
+    and :func:`percentile_interval` directly (same draws, same interval).
+    Returns ``(nan, nan)`` for n == 0.
     """
     if n <= 0:
         return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=float)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return (math.nan, math.nan)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return (float(low), float(high))
+    draws = bootstrap_draws(n, n_boot, seed)
+    return percentile_interval(np.array([statistic(row) for row in draws], dtype=float), confidence)
 
 
 def paired_difference_interval(

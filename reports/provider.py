@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
-from harness.yaml_files import read_yaml, validate_yaml
+from harness.files.yaml_files import read_yaml, validate_yaml
 
 
 class ResidualRisk(BaseModel):
@@ -42,7 +42,9 @@ class ProviderInput(BaseModel):
     foreseeable_misuse: str | None = Field(default=None, description="Art. 9(2)(b), Art. 13(3)(b)(iii)")
     forms_of_release: str | None = Field(default=None, description="Annex IV 1(d)")
     instructions_for_use: str | None = Field(default=None, description="Annex IV 1(h), Art. 13")
-    design_choices: str | None = Field(default=None, description="Annex IV 2(b): key design choices, assumptions and trade-offs")
+    design_choices: str | None = Field(
+        default=None, description="Annex IV 2(b): key design choices, assumptions and trade-offs"
+    )
     data_selection_rationale: str | None = Field(default=None, description="Annex IV 2(d), Art. 10(2)")
     human_oversight_measures: str | None = Field(default=None, description="Annex IV 2(e), Art. 14")
     predetermined_changes: str | None = Field(default=None, description="Annex IV 2(f)")
@@ -53,7 +55,9 @@ class ProviderInput(BaseModel):
     declaration_of_conformity: str | None = Field(default=None, description="Annex IV 8, Art. 47")
     post_market_monitoring_plan: str | None = Field(default=None, description="Annex IV 9, Art. 72")
     license: str | None = Field(default=None, description="SPDX licence of the released model or adapter")
-    risks: dict[str, ResidualRisk] = Field(default_factory=dict, description="risk_id -> treatment and residual judgement")
+    risks: dict[str, ResidualRisk] = Field(
+        default_factory=dict, description="risk_id -> treatment and residual judgement"
+    )
     kind: Literal["system", "model"] | None = None
 
 

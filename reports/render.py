@@ -7,27 +7,33 @@ here may read only files inside the templates directory: no network, no other fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from harness.suites.forgetting import COMPARISON_FILE, RunComparison
+from markupsafe import Markup
 
 from harness import __version__
-from harness.atomic import atomic_write_bytes, atomic_write_text
+from harness.comparison import load_comparison
 from harness.errors import InputError
-from harness.gate import Verdict, format_metric
-from harness.judging import VERDICT_FILE
-from harness.results import RunResult, load_results, resolve_results_path
+from harness.files.atomic import atomic_write_bytes, atomic_write_text
+from harness.reports.charts import chart_svg
+from harness.reports.context import ReportContext, SuiteSection
+from harness.schema.comparison import RunComparison, comparison_file_name
+from harness.schema.format import format_metric
+from harness.schema.results import BREAKDOWN_SCOPES, Metric, RunResult, load_results, resolve_results_path
+from harness.schema.verdict import VERDICT_FILE, Verdict
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def templates_dir() -> Path:
     return Path(str(files("harness.templates")))
 
 
-def jinja_environment() -> Any:
+def jinja_environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
@@ -41,6 +47,11 @@ def jinja_environment() -> Any:
     env.filters["pct"] = lambda v: "-" if v is None else f"{v:.1%}"
     env.filters["num"] = lambda v, d=4: "-" if v is None else f"{v:.{d}f}"
     return env
+
+
+def stylesheet(*names: str) -> Markup:
+    """Our own stylesheets, trusted: escaping them would turn their quotes into entities and break the CSS."""
+    return Markup("".join((templates_dir() / name).read_text(encoding="utf-8") for name in names))
 
 
 @dataclass
@@ -60,59 +71,59 @@ def load_verdict(run_dir: Path) -> Verdict | None:
         raise InputError(f"{path}: not a harness verdict file") from None
 
 
-def load_comparison(run_dir: Path) -> RunComparison | None:
-    path = run_dir / COMPARISON_FILE
-    if not path.is_file():
+def verdict_comparison(run_dir: Path, verdict: Verdict | None) -> RunComparison | None:
+    """The comparison the verdict was judged with (against its baseline), if one was stored."""
+    if verdict is None or verdict.baseline_run_id is None:
         return None
-    try:
-        return RunComparison.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise InputError(f"{path}: not a harness comparison file") from None
+    return load_comparison(run_dir, verdict.baseline_run_id)
 
 
-def is_summary_metric(name: str) -> bool:
-    """Metrics of the main results table; per-subject, per-perturbation and per-group rows have their own sections."""
-    return name.count(".") == 1 or name.startswith("gsm8k.")
-
-
-def report_context(result: RunResult, verdict: Verdict | None, comparison: RunComparison | None = None) -> dict[str, Any]:
-    from harness.reports.charts import reliability_diagram_svg
-    from markupsafe import Markup
-
-    subject_prefix = "mmlu.accuracy."
-    calibration = result.details.get("calibration")
-    charts = {}
-    if calibration:
-        charts["reliability"] = Markup(
-            reliability_diagram_svg(calibration["reliability"], title="Reliability, 10 equal-width bins")
+def suite_sections(result: RunResult) -> list[SuiteSection]:
+    """One section per completed suite: its whole-suite metrics, its breakdown tables, its charts."""
+    metrics = result.metric_map()
+    sections = []
+    for name in result.suites:
+        status = result.suite_status.get(name)
+        if status is None or status.status != "completed":
+            continue
+        mine = [m for m in result.metrics if m.suite == name]
+        breakdowns: dict[str, list[Metric]] = {}
+        for m in mine:
+            if m.scope in BREAKDOWN_SCOPES:
+                breakdowns.setdefault(m.scope, []).append(m)
+        details = result.details.get(name, {})
+        charts = [Markup(chart_svg(request, details, metrics)) for request in details.get("charts", [])]
+        own = f"sections/{name}.html.j2"
+        template = own if (templates_dir() / own).is_file() else "sections/_generic.html.j2"
+        sections.append(
+            SuiteSection(
+                name=name,
+                status=status,
+                summary=[m for m in mine if not m.is_breakdown],
+                breakdowns=breakdowns,
+                details=details,
+                charts=charts,
+                template=template,
+            )
         )
-        charts["reliability_equal_mass"] = Markup(
-            reliability_diagram_svg(calibration["reliability_equal_mass"], title="Reliability, 10 equal-mass bins")
-        )
-    shown_comparisons = [
-        c for c in (comparison.comparisons if comparison else []) if c.paired and c.n and (is_summary_metric(c.metric) or c.significant)
-    ]
-    return {
-        "result": result,
-        "verdict": verdict,
-        "comparison": comparison,
-        "shown_comparisons": shown_comparisons,
-        "metrics": result.metric_map(),
-        "headline_metrics": [m for m in result.metrics if is_summary_metric(m.name)],
-        "subject_metrics": [m for m in result.metrics if m.name.startswith(subject_prefix)],
-        "calibration": calibration,
-        "robustness": result.details.get("robustness"),
-        "fairness": result.details.get("fairness"),
-        "charts": charts,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "harness_version": __version__,
-        # our own stylesheet, trusted: escaping it would turn its quotes into entities and break the CSS
-        "css": Markup((templates_dir() / "report.css").read_text(encoding="utf-8")),
-    }
+    return sections
+
+
+def report_context(
+    result: RunResult, verdict: Verdict | None, comparison: RunComparison | None = None
+) -> ReportContext:
+    return ReportContext(
+        result=result,
+        verdict=verdict,
+        comparison=comparison,
+        sections=suite_sections(result),
+        css=stylesheet("report.css"),
+    )
 
 
 def render_html(result: RunResult, verdict: Verdict | None, comparison: RunComparison | None = None) -> str:
-    return jinja_environment().get_template("report.html.j2").render(**report_context(result, verdict, comparison))
+    context = report_context(result, verdict, comparison)
+    return jinja_environment().get_template("report.html.j2").render(**context.template_vars())
 
 
 def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> ReportPaths:
@@ -120,17 +131,19 @@ def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> Re
     results_path = resolve_results_path(run_ref)
     result = load_results(results_path)
     verdict = load_verdict(results_path.parent)
-    comparison = load_comparison(results_path.parent)
+    comparison = verdict_comparison(results_path.parent, verdict)
     html = render_html(result, verdict, comparison)
     html_path = atomic_write_text(out_dir / "report.html", html)
     if not pdf:
         return ReportPaths(html=html_path, pdf=None)
+    attachments: dict[str, Path | bytes] = {"results.json": results_path}
+    if comparison is not None:
+        attachments[comparison_file_name(comparison.reference_run)] = comparison.model_dump_json(indent=2).encode()
     pdf_bytes, refused = html_to_pdf(
         html,
         title=f"harness evaluation report: {result.run_id}",
         metadata={"fingerprint": result.model.fingerprint, "run_id": result.run_id},
-        attachments={"results.json": results_path}
-        | ({COMPARISON_FILE: results_path.parent / COMPARISON_FILE} if comparison else {}),
+        attachments=attachments,
     )
     return ReportPaths(html=html_path, pdf=atomic_write_bytes(out_dir / "report.pdf", pdf_bytes), refused_urls=refused)
 
@@ -151,12 +164,15 @@ def html_to_pdf(
     """
     from weasyprint import HTML, Attachment
 
-    fetcher = fetcher or _local_fetcher_class()(templates_dir())
+    fetcher = fetcher or local_fetcher(templates_dir())
     document = HTML(string=html, base_url=str(templates_dir()) + "/", url_fetcher=fetcher)
     files_to_attach = [
         Attachment(
-            string=item if isinstance(item, bytes) else item.read_bytes(), name=name, description=name,
-            url_fetcher=fetcher, relationship="Data",
+            string=item if isinstance(item, bytes) else item.read_bytes(),
+            name=name,
+            description=name,
+            url_fetcher=fetcher,
+            relationship="Data",
         )
         for name, item in (attachments or {}).items()
     ]
@@ -170,12 +186,11 @@ def html_to_pdf(
     return rendered.write_pdf(**options), fetcher.refused
 
 
-def _local_fetcher_class() -> type:
+def local_fetcher(root: Path) -> Any:
+    """A WeasyPrint URL fetcher that reads ``file:`` URLs inside ``root`` (and ``data:`` URIs), and refuses all else."""
     from weasyprint.urls import URLFetcher
 
     class LocalOnlyFetcher(URLFetcher):
-        """Fetches ``file:`` URLs inside one folder (and ``data:`` URIs); refuses all else."""
-
         def __init__(self, root: Path) -> None:
             super().__init__(allowed_protocols=("file", "data"))
             self.root = root.resolve()
@@ -194,4 +209,4 @@ def _local_fetcher_class() -> type:
             self.refused.append(url)
             raise ValueError(f"harness reports fetch nothing outside {self.root}: refused {url}")
 
-    return LocalOnlyFetcher
+    return LocalOnlyFetcher(root)

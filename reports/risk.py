@@ -11,13 +11,13 @@ placeholders.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import PolicyError
-from harness.results import Metric
-from harness.yaml_files import read_yaml, shipped_or_path, validate_yaml
+from harness.files.yaml_files import read_yaml, shipped_or_path, validate_yaml
+from harness.schema.results import Metric
 
 
 class Level(BaseModel):
@@ -108,7 +108,10 @@ class RiskRow(BaseModel):
     evidence: str
 
 
-def _load(path: str | Path, folder: str, model: type[BaseModel], what: str) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(path: str | Path, folder: str, model: type[M], what: str) -> tuple[M, Path]:
     resolved = shipped_or_path(path, folder, PolicyError, what)
     root, data = read_yaml(resolved, PolicyError)
     return validate_yaml(model, data, path=resolved, root=root, error=PolicyError, what=what), resolved
@@ -129,15 +132,18 @@ def build_register(
     rows = []
     for number, scenario in enumerate(catalogue.risks, start=1):
         metric = _find_metric(scenario.metric, metrics)
-        rate = ci = None
-        likelihood = zone = None
+        rate: float | None = None
+        ci: tuple[float, float] | None = None
+        likelihood: int | None = None
+        zone: str | None = None
         if metric is not None and metric.value is not None:
+            low, high = metric.ci_low, metric.ci_high
             if scenario.failure == "value":
                 rate = metric.value
-                ci = (metric.ci_low, metric.ci_high) if metric.ci_low is not None else None
+                ci = (low, high) if low is not None and high is not None else None
             else:
                 rate = 1 - metric.value
-                ci = (1 - metric.ci_high, 1 - metric.ci_low) if metric.ci_low is not None else None
+                ci = (1 - high, 1 - low) if low is not None and high is not None else None
             upper = ci[1] if ci else rate
             likelihood = criteria.likelihood_of(upper)
             zone = criteria.zone(scenario.severity, likelihood).name
@@ -153,13 +159,24 @@ def build_register(
         res_l = getattr(residual, "residual_likelihood", None)
         rows.append(
             RiskRow(
-                number=number, scenario=scenario, metric_name=metric.name if metric else None, failure_rate=rate,
-                failure_ci=ci, n=metric.n if metric else None, run_id=run_id, initial_severity=scenario.severity,
-                initial_likelihood=likelihood, initial_zone=zone, treatment=getattr(residual, "treatment", None),
-                residual_severity=res_s, residual_likelihood=res_l,
+                number=number,
+                scenario=scenario,
+                metric_name=metric.name if metric else None,
+                failure_rate=rate,
+                failure_ci=ci,
+                n=metric.n if metric else None,
+                run_id=run_id,
+                initial_severity=scenario.severity,
+                initial_likelihood=likelihood,
+                initial_zone=zone,
+                treatment=getattr(residual, "treatment", None),
+                residual_severity=res_s,
+                residual_likelihood=res_l,
                 residual_zone=criteria.zone(res_s, res_l).name if res_s and res_l else None,
-                accepted=getattr(residual, "accepted", None), rationale=getattr(residual, "rationale", None),
-                owner=getattr(residual, "owner", None), evidence=evidence,
+                accepted=getattr(residual, "accepted", None),
+                rationale=getattr(residual, "rationale", None),
+                owner=getattr(residual, "owner", None),
+                evidence=evidence,
             )
         )
     return rows

@@ -36,7 +36,12 @@ SEED = 20261122
 
 
 def main(parts: list[str]) -> int:
-    items = [json.loads(line) for part in parts for line in Path(part).read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = [
+        json.loads(line)
+        for part in parts
+        for line in Path(part).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     items.sort(key=lambda r: r["id"])
     instruction_keys = ("id", "hazard", "instruction", "input", "output", "decision", "ambiguous")
     with open(OUT / "instructions.jsonl", "w", encoding="utf-8") as handle:
@@ -45,7 +50,13 @@ def main(parts: list[str]) -> int:
     with open(OUT / "multiple_choice.jsonl", "w", encoding="utf-8") as handle:
         for item in items:
             mc = item["mc"]
-            row = {"id": item["id"], "hazard": item["hazard"], "question": mc["question"], "choices": mc["choices"], "answer": mc["answer"]}
+            row = {
+                "id": item["id"],
+                "hazard": item["hazard"],
+                "question": mc["question"],
+                "choices": mc["choices"],
+                "answer": mc["answer"],
+            }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     rng = np.random.default_rng(SEED)
     labels = sorted(CONFUSED_WITH)

@@ -1,27 +1,46 @@
 """Evaluation suites: what to ask a model, and how item records become metrics.
 
-A suite never touches a model. It prepares engine tasks (task YAMLs for lm-eval) from
-local data, and turns the engine's item records into metrics with pure functions.
-Derived suites (calibration) ask nothing: they read the records of the suites they
-require, which are added to a run automatically.
+A suite never touches a model. It describes engine-neutral tasks from local data, and
+turns the engine's item records into metrics with pure functions. Every module of this
+package is imported when the registry is first read, so a suite is added by writing
+one module with a ``@register_suite`` class (see the README, "Add a suite").
 """
 
 from __future__ import annotations
 
-from harness.suites.base import Outcomes, Suite, SuiteOptions, SuiteScores, TaskSpec
+import pkgutil
+from importlib import import_module
 
 from harness.errors import InputError
+from harness.suites.base import (
+    DerivedSuite,
+    MeasuredSuite,
+    Outcomes,
+    PreparedSuite,
+    Suite,
+    SuiteOptions,
+    SuiteScores,
+    register_suite,
+    registered,
+)
+
+_discovered = False
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            import_module(f"{__name__}.{module.name}")
+    _discovered = True
 
 
 def registry() -> dict[str, Suite]:
-    from harness.suites.calibration import Calibration
-    from harness.suites.domain import Domain
-    from harness.suites.fairness import Fairness
-    from harness.suites.gsm8k import GSM8K
-    from harness.suites.mmlu import MMLU
-    from harness.suites.robustness import Robustness
-
-    return {suite.name: suite for suite in (MMLU(), GSM8K(), Calibration(), Robustness(), Fairness(), Domain())}
+    """Every known suite by name (built-in and registered), as fresh instances."""
+    _discover()
+    return {name: factory() for name, factory in sorted(registered().items())}
 
 
 def get_suites(names: list[str]) -> list[Suite]:
@@ -47,4 +66,15 @@ def get_suites(names: list[str]) -> list[Suite]:
     return ordered
 
 
-__all__ = ["Outcomes", "Suite", "SuiteOptions", "SuiteScores", "TaskSpec", "get_suites", "registry"]
+__all__ = [
+    "DerivedSuite",
+    "MeasuredSuite",
+    "Outcomes",
+    "PreparedSuite",
+    "Suite",
+    "SuiteOptions",
+    "SuiteScores",
+    "get_suites",
+    "register_suite",
+    "registry",
+]

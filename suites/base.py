@@ -1,12 +1,26 @@
-"""What every suite provides: engine tasks from data, metrics from item records."""
+"""What every suite provides: engine-neutral tasks from data, metrics from item records.
+
+Two kinds of suite:
+
+- a :class:`MeasuredSuite` asks a model something: it describes its tasks
+  (:class:`~harness.schema.tasks.TaskSpec`) and names the engine that runs them;
+- a :class:`DerivedSuite` asks nothing: it computes its metrics from the records of the
+  suites it requires (calibration from MMLU's log-likelihoods), which the runner adds
+  to a run automatically.
+
+A suite never touches a model or an engine; its metrics are pure functions of records.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, TypeVar
 
-from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.schema.results import DatasetUse, ItemRecord, Metric, MetricKind, Scope
+from harness.schema.tasks import TaskSpec
 
 # Per metric, per item key: was the item answered correctly? The raw material of paired
 # comparisons (forgetting, A/B): two runs are compared item by item on these.
@@ -26,27 +40,13 @@ class SuiteOptions:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """One lm-eval task of a suite, written as a task YAML by the suite."""
-
-    task_name: str
-    suite: str
-    item_prefix: str
-    yaml_text: str
-    subject: str | None = None
-    primary_filter: str = "none"
-    primary_metric: str = "acc"
-    choices: tuple[str, ...] | None = None
-
-
 @dataclass
 class PreparedSuite:
     tasks: list[TaskSpec]
     datasets: list[DatasetUse]
     settings: dict[str, Any]
     # True when the suite wrote exactly the items to evaluate (variants of the first N
-    # items), so the engine must not cut them again with --limit.
+    # items, a fixed held-out set), so the engine must not cut them again with --limit.
     self_limited: bool = False
 
 
@@ -59,19 +59,64 @@ class SuiteScores:
     warnings: list[str] = field(default_factory=list)
 
 
-class Suite(Protocol):
-    name: str
-    engine: str  # "lm-eval", or "derived" for suites computed from other suites' records
-    headline: str
-    requires: tuple[str, ...]  # suites whose records a derived suite reads
+class Suite(ABC):
+    """A named set of metrics computed from item records."""
 
+    name: ClassVar[str]
+    headline: ClassVar[str]  # the name of the suite's one headline metric
+    requires: tuple[str, ...] = ()  # suites whose records this one reads
+
+    @abstractmethod
     def prepare(self, options: SuiteOptions) -> PreparedSuite: ...
 
+    @abstractmethod
     def score(self, records: list[ItemRecord]) -> SuiteScores: ...
 
-    def outcomes(self, records: list[ItemRecord]) -> Outcomes: ...
+    def outcomes(self, records: list[ItemRecord]) -> Outcomes:
+        """Per-item correctness for each proportion metric (empty when the suite has none)."""
+        return {}
+
+    def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
+        """(scope, slice) of one of this suite's outcome metrics: the headline, or a breakdown."""
+        return ("headline", None) if metric_name == self.headline else ("overall", None)
+
+    def proportion_metrics(self, outcomes: Outcomes, kind: MetricKind) -> list[Metric]:
+        """Each outcome set as a described proportion with its Wilson interval, in the given order."""
+        out = []
+        for name, per_item in outcomes.items():
+            scope, slice_ = self.scope_of(name)
+            out.append(
+                kind.proportion(name, sum(per_item.values()), len(per_item), suite=self.name, scope=scope, slice=slice_)
+            )
+        return out
 
 
-def proportion_metrics(outcomes: Outcomes) -> list[Metric]:
-    """Each outcome set as a proportion with its Wilson interval, in the given order."""
-    return [proportion_metric(name, sum(per_item.values()), len(per_item)) for name, per_item in outcomes.items()]
+class MeasuredSuite(Suite):
+    """A suite that asks a model: its tasks go to the engine it names."""
+
+    engine: ClassVar[str] = "lm-eval"
+
+
+class DerivedSuite(Suite):
+    """A suite computed from other suites' records; it makes no model request."""
+
+    def prepare(self, options: SuiteOptions) -> PreparedSuite:
+        return PreparedSuite(tasks=[], datasets=[], settings=self.settings(options))
+
+    def settings(self, options: SuiteOptions) -> dict[str, Any]:
+        return {"sources": list(self.requires)}
+
+
+S = TypeVar("S", bound=type[Suite])
+
+_REGISTERED: dict[str, Callable[[], Suite]] = {}
+
+
+def register_suite(suite: S) -> S:
+    """Class decorator: make a suite known to ``harness run --suites`` by its ``name``."""
+    _REGISTERED[suite.name] = suite
+    return suite
+
+
+def registered() -> dict[str, Callable[[], Suite]]:
+    return dict(_REGISTERED)

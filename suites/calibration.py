@@ -10,102 +10,142 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores
+
+from harness.schema.results import ItemRecord, Metric, MetricKind, proportion_metric
+from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_draws, percentile_interval
+from harness.suites.base import DerivedSuite, SuiteOptions, SuiteScores, register_suite
 from harness.suites.calibration_metrics import (
     confidence_gap,
-    coverage_accuracy_auc,
+    confidence_gap_replicates,
+    coverage_accuracy_auc_replicates,
     expected_calibration_error,
+    expected_calibration_error_replicates,
     fit_temperature,
-    maximum_calibration_error,
-    multiclass_brier_score,
-    negative_log_likelihood,
+    maximum_calibration_error_replicates,
+    multiclass_brier_score_replicates,
+    negative_log_likelihood_replicates,
     reliability_bins,
     selective_accuracy,
     softmax_rows,
 )
 
-from harness.results import ItemRecord, Metric, proportion_metric
-from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_interval
-
 N_BINS = 10
 SMALL_SAMPLE = 300
 SELECTIVE_COVERAGE = 0.1
 
+ECE = MetricKind(
+    direction="lower", unit="score", label="ECE, 10 equal-width bins", definition="Naeini et al. 2015; Guo et al. 2017"
+)
+KINDS: dict[str, MetricKind] = {
+    "calibration.ece": ECE,
+    "calibration.ece_equal_mass": MetricKind(
+        direction="lower", unit="score", label="ECE, 10 equal-mass bins", definition="HELM ece_10_bin"
+    ),
+    "calibration.mce": MetricKind(
+        direction="lower", unit="score", label="MCE (largest bin gap)", definition="Naeini et al. 2015"
+    ),
+    "calibration.brier": MetricKind(
+        direction="lower", unit="score", label="Brier score (multi-class)", definition="Brier 1950"
+    ),
+    "calibration.nll": MetricKind(
+        direction="lower", unit="nats", label="Negative log-likelihood", definition="cross-entropy of the choices"
+    ),
+    "calibration.confidence_gap": MetricKind(
+        direction="neutral",
+        unit="score",
+        label="Confidence minus accuracy",
+        definition="> 0 overconfident (Guo et al. 2017)",
+    ),
+    "calibration.coverage_accuracy_auc": MetricKind(
+        direction="higher",
+        unit="proportion",
+        label="Area under coverage-accuracy",
+        definition="1 - AURC, Geifman & El-Yaniv 2017",
+    ),
+    "calibration.selective_accuracy_at_10": MetricKind(
+        direction="higher",
+        unit="proportion",
+        label="Accuracy on the 10% most confident",
+        definition="El-Yaniv & Wiener 2010",
+    ),
+    "calibration.temperature": MetricKind(
+        direction="neutral",
+        unit="factor",
+        label="Fitted temperature",
+        definition="temperature scaling, Guo et al. 2017 sec. 4.2",
+    ),
+    "calibration.ece_before_temperature": ECE.model_copy(update={"label": "ECE on the held-out half, before"}),
+    "calibration.ece_after_temperature": ECE.model_copy(update={"label": "ECE on the held-out half, after"}),
+}
 
-class Calibration:
+
+@register_suite
+class Calibration(DerivedSuite):
     name = "calibration"
-    engine = "derived"
     headline = "calibration.ece"
 
     def __init__(self, sources: tuple[str, ...] = ("mmlu",)) -> None:
         self.requires = sources
 
-    def prepare(self, options: SuiteOptions) -> PreparedSuite:
-        settings = {"sources": list(self.requires), "bins": N_BINS, "bootstrap": DEFAULT_BOOTSTRAP, "seed": options.seed}
-        return PreparedSuite(tasks=[], datasets=[], settings=settings)
+    def settings(self, options: SuiteOptions) -> dict[str, Any]:
+        return {"sources": list(self.requires), "bins": N_BINS, "bootstrap": DEFAULT_BOOTSTRAP, "seed": options.seed}
 
-    def outcomes(self, records: list[ItemRecord]) -> Outcomes:
-        return {}  # calibration is not a per-item proportion; compare runs on its metrics instead
+    def describe(self, metric: Metric) -> Metric:
+        scope, _ = self.scope_of(metric.name)
+        return KINDS[metric.name].describe(metric, suite=self.name, scope=scope)
 
     def _usable(self, records: list[ItemRecord]) -> list[ItemRecord]:
         return [
-            r for r in records
+            r
+            for r in records
             if r.suite in self.requires and r.variant == "clean" and r.loglikelihoods and isinstance(r.target, int)
         ]
 
-    def paired_statistics(self, records: list[ItemRecord]) -> tuple[list[str], dict[str, Callable[[np.ndarray], float]]]:
-        """Item keys and, per metric, its value on any subset of those items (by index).
+    def paired_statistics(self, records: list[ItemRecord]) -> tuple[list[str], dict[str, Replicates]]:
+        """Item keys and, per metric, its values on resamples of those items (an index matrix, one row a resample).
 
         Lets two runs be compared by a paired bootstrap over the items both answered.
         """
         usable = self._usable(records)
         if not usable:
             return [], {}
-        probs = softmax_rows([r.loglikelihoods for r in usable])
-        targets = np.array([int(r.target) for r in usable])
-        conf, hits = probs.max(axis=1), probs.argmax(axis=1) == targets
+        items = _Items.of(usable)
         keys = [f"{r.suite}/{r.item_id}" for r in usable]
-        return keys, {
-            "calibration.ece": lambda i: expected_calibration_error(conf[i], hits[i], N_BINS),
-            "calibration.brier": lambda i: multiclass_brier_score(probs[i], targets[i]),
-            "calibration.nll": lambda i: negative_log_likelihood(probs[i], targets[i]),
-        }
+        replicates = items.replicates()
+        return keys, {name: replicates[name] for name in ("calibration.ece", "calibration.brier", "calibration.nll")}
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:
         usable = self._usable(records)
         if not usable:
             return SuiteScores(metrics=[], warnings=[f"no multiple-choice records from {', '.join(self.requires)}"])
-        logits = [r.loglikelihoods for r in usable]
-        if len({len(x) for x in logits}) != 1:
-            raise ValueError("calibration needs the same number of choices for every item")
-        probs = softmax_rows(logits)
-        targets = np.array([int(r.target) for r in usable])
-        conf = probs.max(axis=1)
-        hits = probs.argmax(axis=1) == targets
+        items = _Items.of(usable)
         n = len(usable)
-
-        def with_ci(name: str, fn: Any) -> Metric:
-            value = fn(np.arange(n))
-            low, high = bootstrap_interval(fn, n)
-            return Metric(name=name, value=value, n=n, ci_low=low, ci_high=high, ci_method=f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}")
-
-        metrics = [
-            with_ci("calibration.ece", lambda i: expected_calibration_error(conf[i], hits[i], N_BINS)),
-            with_ci("calibration.ece_equal_mass", lambda i: expected_calibration_error(conf[i], hits[i], N_BINS, equal_mass=True)),
-            with_ci("calibration.mce", lambda i: maximum_calibration_error(conf[i], hits[i], N_BINS)),
-            with_ci("calibration.brier", lambda i: multiclass_brier_score(probs[i], targets[i])),
-            with_ci("calibration.nll", lambda i: negative_log_likelihood(probs[i], targets[i])),
-            with_ci("calibration.confidence_gap", lambda i: confidence_gap(conf[i], hits[i])),
-            with_ci("calibration.coverage_accuracy_auc", lambda i: coverage_accuracy_auc(conf[i], hits[i])),
-        ]
+        draws = bootstrap_draws(n)
+        whole = np.arange(n)[None, :]
+        metrics = []
+        for name, replicate in items.replicates().items():
+            low, high = percentile_interval(replicate(draws))
+            metrics.append(
+                Metric(
+                    name=name,
+                    value=float(replicate(whole)[0]),
+                    n=n,
+                    ci_low=low,
+                    ci_high=high,
+                    ci_method=f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}",
+                )
+            )
+        conf, hits = items.confidence, items.hits
         selective, covered = selective_accuracy(conf, hits, SELECTIVE_COVERAGE)
         metrics.append(proportion_metric("calibration.selective_accuracy_at_10", round(selective * covered), covered))
-        gap = metrics[5].value or 0.0
-        temperature = _temperature_advice(usable, np.asarray(logits, dtype=float), targets)
+        gap = confidence_gap(conf, hits)
+        temperature = _temperature_advice(usable, items.logits, items.targets)
         metrics += temperature.pop("metrics")
+        metrics = [self.describe(m) for m in metrics]
         warnings = []
         if n < SMALL_SAMPLE:
             warnings.append(
@@ -120,8 +160,60 @@ class Calibration:
             "reliability": [b.__dict__ for b in reliability_bins(conf, hits, N_BINS)],
             "reliability_equal_mass": [b.__dict__ for b in reliability_bins(conf, hits, N_BINS, equal_mass=True)],
             "temperature_scaling": temperature,
+            "charts": reliability_charts(),
         }
         return SuiteScores(metrics=metrics, details=details, warnings=warnings)
+
+
+Replicates = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Items:
+    """The choice distributions of the usable records, and what calibration reads of them."""
+
+    logits: np.ndarray
+    probabilities: np.ndarray
+    targets: np.ndarray
+    confidence: np.ndarray
+    hits: np.ndarray
+
+    @classmethod
+    def of(cls, records: list[ItemRecord]) -> _Items:
+        logits = [r.loglikelihoods or [] for r in records]
+        if len({len(x) for x in logits}) != 1:
+            raise ValueError("calibration needs the same number of choices for every item")
+        probabilities = softmax_rows(logits)
+        targets = np.array([int(r.target) for r in records])
+        return cls(
+            logits=np.asarray(logits, dtype=float),
+            probabilities=probabilities,
+            targets=targets,
+            confidence=probabilities.max(axis=1),
+            hits=probabilities.argmax(axis=1) == targets,
+        )
+
+    def replicates(self) -> dict[str, Replicates]:
+        """Per metric, its value on every row of an index matrix (one numpy pass for all resamples)."""
+        conf, hits, probs, targets = self.confidence, self.hits, self.probabilities, self.targets
+        return {
+            "calibration.ece": lambda d: expected_calibration_error_replicates(conf, hits, d, N_BINS),
+            "calibration.ece_equal_mass": lambda d: expected_calibration_error_replicates(
+                conf, hits, d, N_BINS, equal_mass=True
+            ),
+            "calibration.mce": lambda d: maximum_calibration_error_replicates(conf, hits, d, N_BINS),
+            "calibration.brier": lambda d: multiclass_brier_score_replicates(probs, targets, d),
+            "calibration.nll": lambda d: negative_log_likelihood_replicates(probs, targets, d),
+            "calibration.confidence_gap": lambda d: confidence_gap_replicates(conf, hits, d),
+            "calibration.coverage_accuracy_auc": lambda d: coverage_accuracy_auc_replicates(conf, hits, d),
+        }
+
+
+def reliability_charts() -> list[dict[str, str]]:
+    return [
+        {"kind": "reliability", "source": "reliability", "title": "Reliability, 10 equal-width bins"},
+        {"kind": "reliability", "source": "reliability_equal_mass", "title": "Reliability, 10 equal-mass bins"},
+    ]
 
 
 def _temperature_advice(records: list[ItemRecord], logits: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
@@ -138,11 +230,15 @@ def _temperature_advice(records: list[ItemRecord], logits: np.ndarray, targets: 
     hits = before.argmax(axis=1) == targets[held]
     n = len(held)
 
+    draws = bootstrap_draws(n)
+
     def ece_of(probs: np.ndarray) -> Metric:
         conf = probs.max(axis=1)
         value = expected_calibration_error(conf, hits, N_BINS)
-        low, high = bootstrap_interval(lambda i: expected_calibration_error(conf[i], hits[i], N_BINS), n)
-        return Metric(name="", value=value, n=n, ci_low=low, ci_high=high, ci_method=f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}")
+        low, high = percentile_interval(expected_calibration_error_replicates(conf, hits, draws, N_BINS))
+        return Metric(
+            name="", value=value, n=n, ci_low=low, ci_high=high, ci_method=f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}"
+        )
 
     ece_before = ece_of(before).model_copy(update={"name": "calibration.ece_before_temperature"})
     ece_after = ece_of(after).model_copy(update={"name": "calibration.ece_after_temperature"})

@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 import yaml
-from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores, TaskSpec
-from harness.suites.lm_eval_tasks import choice_doc, mmlu_format_task_yaml
 
-from harness.atomic import atomic_write_jsonl
 from harness.errors import DataError
-from harness.hashing import sha256_file, sha256_text
-from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.files.hashing import sha256_file
+from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Metric, MetricKind, Scope
+from harness.schema.tasks import Prompt, TaskData, TaskSpec
 from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_interval
+from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.documents import cached_docs, choice_doc, item_ids_of
 
 DESCRIPTION = "The following are multiple choice questions (with answers) about emergency response.\n\n"
 
@@ -74,8 +74,11 @@ def load_scenarios(path: Path | None = None) -> tuple[Scenario, ...]:
         where = f"{path}: scenarios[{i}]"
         try:
             scenario = Scenario(
-                id=str(entry["id"]), hazard=str(entry["hazard"]), question=str(entry["question"]).strip(),
-                choices=tuple(str(c) for c in entry["choices"]), answer=int(entry["answer"]),
+                id=str(entry["id"]),
+                hazard=str(entry["hazard"]),
+                question=str(entry["question"]).strip(),
+                choices=tuple(str(c) for c in entry["choices"]),
+                answer=int(entry["answer"]),
                 favourable=int(entry["favourable"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -84,7 +87,9 @@ def load_scenarios(path: Path | None = None) -> tuple[Scenario, ...]:
         if len(scenario.choices) != 4 or len(set(scenario.choices)) != 4:
             raise DataError(f"{where} ({scenario.id}): needs 4 distinct choices")
         if mentions != 1:
-            raise DataError(f"{where} ({scenario.id}): the question must name {{person}} exactly once, found {mentions}")
+            raise DataError(
+                f"{where} ({scenario.id}): the question must name {{person}} exactly once, found {mentions}"
+            )
         if not (0 <= scenario.answer < 4 and 0 <= scenario.favourable < 4):
             raise DataError(f"{where} ({scenario.id}): answer and favourable are choice indices 0-3")
         out.append(scenario)
@@ -102,38 +107,72 @@ def counterfactual_docs(scenarios: tuple[Scenario, ...], lexicon: dict[str, dict
                 variant = f"{attribute}={group}"
                 docs.append(
                     choice_doc(
-                        scenario.render(phrase), scenario.choices, scenario.answer, subject=scenario.hazard,
-                        item_id=f"fairness/{scenario.id}#{variant}", variant=variant,
-                        extra={"scenario": scenario.id, "attribute": attribute, "group": group, "favourable": scenario.favourable},
+                        scenario.render(phrase),
+                        scenario.choices,
+                        scenario.answer,
+                        subject=scenario.hazard,
+                        item_id=f"fairness/{scenario.id}#{variant}",
+                        variant=variant,
+                        extra={
+                            "scenario": scenario.id,
+                            "attribute": attribute,
+                            "group": group,
+                            "favourable": scenario.favourable,
+                        },
                     )
                 )
     return docs
 
 
-class Fairness:
+GAP = MetricKind(
+    direction="lower",
+    unit="proportion",
+    label="accuracy gap",
+    definition="largest minus smallest group accuracy; percentile bootstrap over scenarios",
+)
+PARITY = MetricKind(
+    direction="lower",
+    unit="proportion",
+    label="demographic-parity difference",
+    definition="spread over groups of the rate of choosing the favourable decision (Feldman et al. 2015)",
+)
+FLIPS = MetricKind(
+    direction="lower",
+    unit="proportion",
+    label="counterfactual flip rate",
+    definition="share of scenarios whose chosen answer changes with the group alone (Garg et al. 2019)",
+)
+WORST_GROUP = MetricKind(
+    direction="higher",
+    unit="proportion",
+    label="worst-group accuracy",
+    definition="the lowest accuracy of any group; Wilson interval",
+)
+
+
+@register_suite
+class Fairness(MeasuredSuite):
     name = "fairness"
-    engine = "lm-eval"
     headline = "fairness.accuracy_gap"
-    requires: tuple[str, ...] = ()
 
     def prepare(self, options: SuiteOptions) -> PreparedSuite:
         scenarios_path, groups_path = data_dir() / "scenarios.yaml", data_dir() / "groups.yaml"
         scenarios, lexicon = load_scenarios(scenarios_path), load_lexicon(groups_path)
-        digest = sha256_text(sha256_file(scenarios_path) + sha256_file(groups_path))
-        target = options.cache_dir / "data" / "fairness" / f"counterfactual-{digest[:16]}.jsonl"
         docs = counterfactual_docs(scenarios, lexicon)
-        if not target.is_file():
-            atomic_write_jsonl(target, docs)
+        target, digest = cached_docs(options.cache_dir, "fairness", "counterfactual", docs)
         task = TaskSpec(
-            task_name="harness_fairness",
+            name="harness_fairness",
             suite=self.name,
+            output="multiple_choice",
+            prompt=Prompt(standard="mmlu", description=DESCRIPTION),
+            data=TaskData(splits={"test": str(target), "dev": str(target)}, digest=digest),
             item_prefix="fairness",
-            yaml_text=mmlu_format_task_yaml(
-                "harness_fairness", "harness_fairness", {"test": str(target), "dev": str(target)}, DESCRIPTION
-            ),
+            item_ids=item_ids_of(docs),
         )
         datasets = [
-            DatasetUse(suite=self.name, source=str(scenarios_path), sha256=sha256_file(scenarios_path), rows=len(scenarios)),
+            DatasetUse(
+                suite=self.name, source=str(scenarios_path), sha256=sha256_file(scenarios_path), rows=len(scenarios)
+            ),
             DatasetUse(suite=self.name, source=str(groups_path), sha256=sha256_file(groups_path), rows=len(lexicon)),
         ]
         settings = {
@@ -154,17 +193,26 @@ class Fairness:
             out.setdefault(f"fairness.accuracy.{attribute}.{group}", {})[record.item_id] = record.correct
         return out
 
+    def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
+        if metric_name.startswith("fairness.accuracy."):
+            return "group", metric_name.removeprefix("fairness.accuracy.")
+        return "overall", None
+
     def score(self, records: list[ItemRecord]) -> SuiteScores:
         mine = [r for r in records if r.suite == self.name]
         if not mine:
             return SuiteScores(metrics=[], warnings=["no fairness records"])
-        metrics = [proportion_metric(name, sum(v.values()), len(v)) for name, v in self.outcomes(mine).items()]
-        group_metrics = {m.name: m for m in metrics if m.name.count(".") == 3}
+        metrics = self.proportion_metrics(self.outcomes(mine), ACCURACY)
+        group_metrics = {m.name: m for m in metrics if m.scope == "group"}
         # table[attribute][scenario][group] = (correct, chose the favourable decision, prediction)
-        table: dict[str, dict[str, dict[str, tuple[bool, bool, Any]]]] = defaultdict(lambda: defaultdict(dict))
+        table: dict[str, dict[str, dict[str, tuple[bool, bool, str | int | None]]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
         for r in mine:
             table[r.extra["attribute"]][r.extra["scenario"]][r.extra["group"]] = (
-                r.correct, r.prediction == r.extra["favourable"], r.prediction
+                r.correct,
+                r.prediction == r.extra["favourable"],
+                r.prediction,
             )
         per_attribute: list[dict[str, Any]] = []
         gaps, parities, flips_all = [], [], []
@@ -172,13 +220,34 @@ class Fairness:
             by_scenario = table[attribute]
             scenario_ids = sorted(by_scenario)
             groups = sorted({g for s in by_scenario.values() for g in s})
-            correct = np.array([[by_scenario[s].get(g, (np.nan,))[0] for g in groups] for s in scenario_ids], dtype=float)
-            favoured = np.array([[by_scenario[s].get(g, (0, np.nan))[1] for g in groups] for s in scenario_ids], dtype=float)
+            correct = np.array(
+                [[by_scenario[s].get(g, (np.nan,))[0] for g in groups] for s in scenario_ids], dtype=float
+            )
+            favoured = np.array(
+                [[by_scenario[s].get(g, (0, np.nan))[1] for g in groups] for s in scenario_ids], dtype=float
+            )
             flips = [len({p for _, _, p in by_scenario[s].values()}) > 1 for s in scenario_ids]
             flips_all += flips
-            gap = _spread_metric(f"fairness.accuracy_gap.{attribute}", correct)
-            parity = _spread_metric(f"fairness.demographic_parity_difference.{attribute}", favoured)
-            flip = proportion_metric(f"fairness.flip_rate.{attribute}", sum(flips), len(flips))
+            gap = GAP.describe(
+                _spread_metric(f"fairness.accuracy_gap.{attribute}", correct),
+                suite=self.name,
+                scope="attribute",
+                slice=attribute,
+            )
+            parity = PARITY.describe(
+                _spread_metric(f"fairness.demographic_parity_difference.{attribute}", favoured),
+                suite=self.name,
+                scope="attribute",
+                slice=attribute,
+            )
+            flip = FLIPS.proportion(
+                f"fairness.flip_rate.{attribute}",
+                sum(flips),
+                len(flips),
+                suite=self.name,
+                scope="attribute",
+                slice=attribute,
+            )
             metrics += [gap, parity, flip]
             gaps.append(gap)
             parities.append(parity)
@@ -203,19 +272,34 @@ class Fairness:
         worst_gap = max(gaps, key=lambda m: m.value or 0.0)
         worst_parity = max(parities, key=lambda m: m.value or 0.0)
         worst_group = min(group_metrics.values(), key=lambda m: m.value if m.value is not None else 1.0)
+        whole = {"slice": None, "scope": "overall"}
         metrics += [
-            worst_gap.model_copy(update={"name": "fairness.accuracy_gap"}),
-            worst_parity.model_copy(update={"name": "fairness.demographic_parity_difference"}),
-            proportion_metric("fairness.flip_rate", sum(flips_all), len(flips_all)),
-            worst_group.model_copy(update={"name": "fairness.worst_group_accuracy"}),
+            worst_gap.model_copy(update={"name": "fairness.accuracy_gap"} | whole | {"scope": "headline"}),
+            worst_parity.model_copy(update={"name": "fairness.demographic_parity_difference"} | whole),
+            FLIPS.proportion("fairness.flip_rate", sum(flips_all), len(flips_all), suite=self.name),
+            WORST_GROUP.describe(
+                worst_group.model_copy(update={"name": "fairness.worst_group_accuracy"}), suite=self.name
+            ),
         ]
         details = {
             "attributes": per_attribute,
-            "worst_group": worst_group.name.removeprefix("fairness.accuracy."),
-            "largest_gap_attribute": worst_gap.name.rsplit(".", 1)[1],
+            "worst_group": worst_group.slice,
+            "largest_gap_attribute": worst_gap.slice,
             "scenarios": len({r.extra["scenario"] for r in mine}),
+            "charts": [group_chart([(a["attribute"], [g["group"] for g in a["groups"]]) for a in per_attribute])],
         }
         return SuiteScores(metrics=metrics, details=details)
+
+
+def group_chart(groups: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    pairs = [(attribute, group) for attribute, names in groups for group in names]
+    return {
+        "kind": "interval_bars",
+        "title": "Accuracy per group (95% CI); dashed: all groups",
+        "metrics": [f"fairness.accuracy.{a}.{g}" for a, g in pairs],
+        "labels": [f"{a}: {g}" for a, g in pairs],
+        "reference_metric": "fairness.accuracy",
+    }
 
 
 def _spread_metric(name: str, matrix: np.ndarray) -> Metric:
@@ -224,6 +308,7 @@ def _spread_metric(name: str, matrix: np.ndarray) -> Metric:
     Resampling whole scenarios keeps each scenario's groups together, so the interval
     reflects which scenarios were written, the real source of variation here.
     """
+
     def spread(rows: np.ndarray) -> float:
         means = np.nanmean(matrix[rows], axis=0)
         return float(np.nanmax(means) - np.nanmin(means))
@@ -231,7 +316,11 @@ def _spread_metric(name: str, matrix: np.ndarray) -> Metric:
     n = matrix.shape[0]
     low, high = bootstrap_interval(spread, n)
     return Metric(
-        name=name, value=spread(np.arange(n)), n=n, ci_low=low, ci_high=high,
+        name=name,
+        value=spread(np.arange(n)),
+        n=n,
+        ci_low=low,
+        ci_high=high,
         ci_method=f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}-scenarios",
     )
 

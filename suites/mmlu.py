@@ -13,13 +13,12 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores, TaskSpec, proportion_metrics
-from harness.suites.lm_eval_tasks import stock_task_yaml, task_yaml
-
-from harness.atomic import atomic_write_jsonl
 from harness.errors import DataError
-from harness.hashing import sha256_file
-from harness.results import DatasetUse, ItemRecord
+from harness.files.atomic import atomic_write_jsonl
+from harness.files.hashing import combine_digests, sha256_file
+from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Scope
+from harness.schema.tasks import Prompt, TaskData, TaskSpec
+from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
 
 LETTERS = ("A", "B", "C", "D")
 HUB_DATASET = "cais/mmlu"
@@ -106,11 +105,10 @@ def read_mmlu_csv(path: Path, subject: str) -> list[dict[str, object]]:
     return docs
 
 
-class MMLU:
+@register_suite
+class MMLU(MeasuredSuite):
     name = "mmlu"
-    engine = "lm-eval"
     headline = "mmlu.accuracy"
-    requires: tuple[str, ...] = ()
 
     def __init__(self, subjects: tuple[str, ...] = SUBJECTS) -> None:
         self.subjects = subjects
@@ -119,36 +117,37 @@ class MMLU:
         fewshot = options.num_fewshot or 0
         tasks, datasets = [], []
         local = options.data_dir is not None
-        if local:
-            self._check_layout(options.data_dir / "mmlu", fewshot)
+        if options.data_dir is not None:
+            self.check_layout(options.data_dir / "mmlu", fewshot)
         elif not options.hub_allowed:
             raise DataError(
                 "MMLU: no data directory (pass --data-dir or set HARNESS_DATA_DIR) and the hub is off (HF_*_OFFLINE)"
             )
         for subject in self.subjects:
-            overrides: dict[str, object] = {"num_fewshot": fewshot}
-            if local:
-                splits = {}
+            data, item_ids = TaskData(hub=HUB_DATASET), None
+            if options.data_dir is not None:
+                splits, digests = {}, []
                 for split in ("test", "dev"):
                     source = options.data_dir / "mmlu" / split / f"{subject}_{split}.csv"
                     converted, use = converted_split(source, subject, options.cache_dir)
                     splits[split] = str(converted)
+                    digests.append((split, use.sha256 or ""))
+                    if split == "test":
+                        item_ids = tuple(f"mmlu/{subject}/{i}" for i in range(use.rows or 0))
                     if split == "test" or fewshot:
                         datasets.append(use)
-                overrides |= {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": splits}}
+                data = TaskData(splits=splits, digest=combine_digests(digests))
             tasks.append(
                 TaskSpec(
-                    task_name=f"harness_mmlu_{subject}",
+                    name=f"harness_mmlu_{subject}",
                     suite=self.name,
+                    output="multiple_choice",
+                    prompt=Prompt(standard=f"mmlu:{subject}"),
+                    data=data,
                     item_prefix=f"mmlu/{subject}",
+                    item_ids=item_ids,
                     subject=subject,
-                    yaml_text=task_yaml(
-                        stock_task_yaml(f"mmlu/default/mmlu_{subject}.yaml"),
-                        task=f"harness_mmlu_{subject}",
-                        tag="harness_mmlu",
-                        **overrides,
-                    ),
-                    choices=LETTERS,
+                    num_fewshot=fewshot,
                 )
             )
         if not local:
@@ -156,12 +155,14 @@ class MMLU:
         settings = {"num_fewshot": fewshot, "template": "lm-eval mmlu/default", "subjects": len(self.subjects)}
         return PreparedSuite(tasks=tasks, datasets=datasets, settings=settings)
 
-    def _check_layout(self, root: Path, fewshot: int) -> None:
+    def check_layout(self, root: Path, fewshot: int) -> None:
         missing = [s for s in self.subjects if not (root / "test" / f"{s}_test.csv").is_file()]
         if len(missing) == len(self.subjects):
             raise DataError(f"{root / 'test'}: no MMLU files (expected <subject>_test.csv for 57 subjects)")
         if missing:
-            raise DataError(f"{root / 'test'}: MMLU file {missing[0]}_test.csv is missing ({len(missing)} subjects lack files)")
+            raise DataError(
+                f"{root / 'test'}: MMLU file {missing[0]}_test.csv is missing ({len(missing)} subjects lack files)"
+            )
         no_dev = [s for s in self.subjects if not (root / "dev" / f"{s}_dev.csv").is_file()]
         if no_dev:
             raise DataError(f"{root / 'dev'}: MMLU few-shot file {no_dev[0]}_dev.csv is missing")
@@ -177,16 +178,22 @@ class MMLU:
             out[f"mmlu.accuracy.{subject}"] = by_subject[subject]
         return out
 
+    def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
+        if metric_name.startswith("mmlu.accuracy."):
+            return "subject", metric_name.removeprefix("mmlu.accuracy.")
+        return super().scope_of(metric_name)
+
     def score(self, records: list[ItemRecord]) -> SuiteScores:
         """Micro-averaged accuracy over all items, then accuracy per subject (Wilson intervals)."""
-        return SuiteScores(metrics=proportion_metrics(self.outcomes(records)))
+        return SuiteScores(metrics=self.proportion_metrics(self.outcomes(records), ACCURACY))
 
 
 def converted_split(source: Path, subject: str, cache_dir: Path) -> tuple[Path, DatasetUse]:
     digest = sha256_file(source)
     target = cache_dir / "data" / "mmlu" / f"{source.stem}-{digest[:16]}.jsonl"
     if target.is_file():
-        rows = sum(1 for _ in open(target, encoding="utf-8"))
+        with open(target, encoding="utf-8") as handle:
+            rows = sum(1 for _ in handle)
     else:
         docs = read_mmlu_csv(source, subject)
         atomic_write_jsonl(target, docs)

@@ -95,11 +95,7 @@ def _keyboard_neighbours() -> dict[str, str]:
     position = {ch: (r, c) for r, row in enumerate(_KEYBOARD_ROWS) for c, ch in enumerate(row)}
     out = {}
     for ch, (r, c) in position.items():
-        near = [
-            other
-            for other, (r2, c2) in position.items()
-            if other != ch and abs(r2 - r) <= 1 and abs(c2 - c) <= 1
-        ]
+        near = [other for other, (r2, c2) in position.items() if other != ch and abs(r2 - r) <= 1 and abs(c2 - c) <= 1]
         out[ch] = "".join(sorted(near))
     return out
 

@@ -14,26 +14,44 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.suites.base import Outcomes, PreparedSuite, SuiteOptions, SuiteScores, TaskSpec
-from harness.suites.lm_eval_tasks import choice_doc, stock_task_yaml, task_yaml
-from harness.suites.mmlu import LETTERS, MMLU, SUBJECTS, converted_split, read_mmlu_csv
-from harness.suites.perturbations import PERTURBATIONS, ChoiceItem, perturb
-
-from harness.atomic import atomic_write_jsonl
 from harness.errors import DataError
-from harness.hashing import sha256_file, sha256_text
-from harness.results import DatasetUse, ItemRecord, Metric, proportion_metric
+from harness.files.atomic import atomic_write_jsonl
+from harness.files.hashing import combine_digests, sha256_file, sha256_text
+from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Metric, MetricKind, Scope
+from harness.schema.tasks import Prompt, TaskData, TaskSpec
 from harness.stats import mcnemar_exact_p_value, paired_difference_interval
+from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.documents import choice_doc
+from harness.suites.mmlu import MMLU, SUBJECTS, converted_split, read_mmlu_csv
+from harness.suites.perturbations import PERTURBATIONS, ChoiceItem, perturb
 
 DEFAULT_ITEMS_PER_SUBJECT = 10
 PERTURBATION_VERSION = "1"  # bump when a perturbation changes, so cached variant files are rebuilt
 
+WORST_CASE = MetricKind(
+    direction="higher",
+    unit="proportion",
+    label="worst-case accuracy",
+    definition="an item counts only if right clean and under every perturbation (HELM, Liang et al. 2022)",
+)
+DROP = MetricKind(
+    direction="lower",
+    unit="proportion",
+    label="accuracy drop",
+    definition="clean minus perturbed accuracy on the same items; paired bootstrap interval",
+)
+CONSISTENCY = MetricKind(
+    direction="higher",
+    unit="proportion",
+    label="same answer",
+    definition="share of items whose chosen answer's content is the same clean and perturbed",
+)
 
-class Robustness:
+
+@register_suite
+class Robustness(MeasuredSuite):
     name = "robustness"
-    engine = "lm-eval"
     headline = "robustness.worst_case_accuracy"
-    requires: tuple[str, ...] = ()
 
     def __init__(self, subjects: tuple[str, ...] = SUBJECTS, perturbations: tuple[str, ...] = PERTURBATIONS) -> None:
         self.subjects = subjects
@@ -44,31 +62,28 @@ class Robustness:
             raise DataError("robustness: needs the MMLU CSVs locally (--data-dir or HARNESS_DATA_DIR)")
         root = options.data_dir / "mmlu"
         fewshot = options.num_fewshot or 0
-        MMLU(self.subjects)._check_layout(root, fewshot)
+        MMLU(self.subjects).check_layout(root, fewshot)
         per_subject = options.limit or DEFAULT_ITEMS_PER_SUBJECT
         tasks, datasets = [], []
         for subject in self.subjects:
             source = root / "test" / f"{subject}_test.csv"
-            variants, use = self._variants_file(source, subject, per_subject, options)
-            dev, _ = converted_split(root / "dev" / f"{subject}_dev.csv", subject, options.cache_dir)
+            variants, digest, item_ids, use = self._variants_file(source, subject, per_subject, options)
+            dev, dev_use = converted_split(root / "dev" / f"{subject}_dev.csv", subject, options.cache_dir)
             datasets.append(use)
-            name = f"harness_robustness_{subject}"
             tasks.append(
                 TaskSpec(
-                    task_name=name,
+                    name=f"harness_robustness_{subject}",
                     suite=self.name,
-                    item_prefix=f"mmlu/{subject}",
-                    subject=subject,
-                    yaml_text=task_yaml(
-                        stock_task_yaml(f"mmlu/default/mmlu_{subject}.yaml"),
-                        task=name,
-                        tag="harness_robustness",
-                        dataset_path="json",
-                        dataset_name=None,
-                        dataset_kwargs={"data_files": {"test": str(variants), "dev": str(dev)}},
-                        num_fewshot=fewshot,
+                    output="multiple_choice",
+                    prompt=Prompt(standard=f"mmlu:{subject}"),
+                    data=TaskData(
+                        splits={"test": str(variants), "dev": str(dev)},
+                        digest=combine_digests([("test", digest), ("dev", dev_use.sha256 or "")]),
                     ),
-                    choices=LETTERS,
+                    item_prefix=f"mmlu/{subject}",
+                    item_ids=item_ids,
+                    subject=subject,
+                    num_fewshot=fewshot,
                 )
             )
         settings = {
@@ -82,14 +97,32 @@ class Robustness:
         }
         return PreparedSuite(tasks=tasks, datasets=datasets, settings=settings, self_limited=True)
 
-    def _variants_file(self, source: Path, subject: str, per_subject: int, options: SuiteOptions) -> tuple[Path, DatasetUse]:
+    def _variants_file(
+        self, source: Path, subject: str, per_subject: int, options: SuiteOptions
+    ) -> tuple[Path, str, tuple[str, ...], DatasetUse]:
+        """The variant docs of a subject's first items, written once and named by what determines them.
+
+        Returns (file, digest, item ids in document order, the source's use).
+        """
         digest = sha256_file(source)
-        key = sha256_text(f"{digest}:{per_subject}:{options.seed}:{PERTURBATION_VERSION}:{','.join(self.perturbations)}")
+        key = sha256_text(
+            f"{digest}:{per_subject}:{options.seed}:{PERTURBATION_VERSION}:{','.join(self.perturbations)}"
+        )
         target = options.cache_dir / "data" / "robustness" / f"{subject}-{key[:16]}.jsonl"
         rows = read_mmlu_csv(source, subject)[:per_subject]
         if not target.is_file():
             atomic_write_jsonl(target, variant_docs(rows, subject, self.perturbations, options.seed))
-        return target, DatasetUse(suite=self.name, source=str(source), sha256=digest, rows=len(rows))
+        item_ids = tuple(
+            item_id if variant == "clean" else f"{item_id}#{variant}"
+            for item_id in (f"mmlu/{subject}/{i}" for i in range(len(rows)))
+            for variant in ("clean", *self.perturbations)
+        )
+        return target, key, item_ids, DatasetUse(suite=self.name, source=str(source), sha256=digest, rows=len(rows))
+
+    def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
+        if metric_name.startswith("robustness.accuracy."):
+            return "perturbation", metric_name.removeprefix("robustness.accuracy.")
+        return super().scope_of(metric_name)
 
     def outcomes(self, records: list[ItemRecord]) -> Outcomes:
         """Correctness per source item under each variant, and under all of them at once."""
@@ -110,7 +143,10 @@ class Robustness:
         outcomes = self.outcomes(records)
         by_variant = _by_variant(records)
         clean = by_variant.get("clean", {})
-        metrics: list[Metric] = [proportion_metric(name, sum(v.values()), len(v)) for name, v in outcomes.items()]
+        metrics = self.proportion_metrics(outcomes, ACCURACY)
+        metrics = [
+            WORST_CASE.describe(m, suite=self.name, scope="headline") if m.name == self.headline else m for m in metrics
+        ]
         table: list[dict[str, Any]] = []
         worst_drop: Metric | None = None
         for variant in self.perturbations:
@@ -122,14 +158,31 @@ class Robustness:
             new = [perturbed[k].correct for k in keys]
             diff_low, diff_high = paired_difference_interval(ref, new)
             drop_value = (sum(ref) - sum(new)) / len(keys)
-            drop = Metric(
-                name=f"robustness.drop.{variant}", value=drop_value, n=len(keys),
-                ci_low=0.0 - diff_high, ci_high=0.0 - diff_low, ci_method="paired-bootstrap-4000",
+            drop = DROP.describe(
+                Metric(
+                    name=f"robustness.drop.{variant}",
+                    value=drop_value,
+                    n=len(keys),
+                    ci_low=0.0 - diff_high,
+                    ci_high=0.0 - diff_low,
+                    ci_method="paired-bootstrap-4000",
+                ),
+                suite=self.name,
+                scope="perturbation",
+                slice=variant,
             )
             same = sum(
-                _chosen_text(clean[k]) is not None and _chosen_text(clean[k]) == _chosen_text(perturbed[k]) for k in keys
+                _chosen_text(clean[k]) is not None and _chosen_text(clean[k]) == _chosen_text(perturbed[k])
+                for k in keys
             )
-            consistency = proportion_metric(f"robustness.consistency.{variant}", same, len(keys))
+            consistency = CONSISTENCY.proportion(
+                f"robustness.consistency.{variant}",
+                same,
+                len(keys),
+                suite=self.name,
+                scope="perturbation",
+                slice=variant,
+            )
             metrics += [drop, consistency]
             if worst_drop is None or drop_value > (worst_drop.value or 0.0):
                 worst_drop = drop
@@ -148,9 +201,26 @@ class Robustness:
                 }
             )
         if worst_drop is not None:
-            metrics.append(worst_drop.model_copy(update={"name": "robustness.drop.max"}))
-        details = {"perturbations": table, "worst_perturbation": worst_drop.name.rsplit(".", 1)[1] if worst_drop else None}
+            metrics.append(
+                worst_drop.model_copy(update={"name": "robustness.drop.max", "scope": "overall", "slice": None})
+            )
+        details = {
+            "perturbations": table,
+            "worst_perturbation": worst_drop.slice if worst_drop else None,
+            "charts": [perturbation_chart([row["perturbation"] for row in table])],
+        }
         return SuiteScores(metrics=metrics, details=details)
+
+
+def perturbation_chart(perturbations: list[str]) -> dict[str, Any]:
+    variants = ["clean", *perturbations]
+    return {
+        "kind": "interval_bars",
+        "title": "Accuracy under each perturbation (95% CI)",
+        "metrics": [f"robustness.accuracy.{v}" for v in variants],
+        "labels": variants,
+        "reference_metric": "robustness.accuracy.clean",
+    }
 
 
 def variant_docs(
@@ -165,8 +235,12 @@ def variant_docs(
             item = original if variant == "clean" else perturb(original, variant, key=item_id, seed=seed)
             docs.append(
                 choice_doc(
-                    item.question, item.choices, item.answer, subject=subject,
-                    item_id=item_id if variant == "clean" else f"{item_id}#{variant}", variant=variant,
+                    item.question,
+                    item.choices,
+                    item.answer,
+                    subject=subject,
+                    item_id=item_id if variant == "clean" else f"{item_id}#{variant}",
+                    variant=variant,
                     extra={"source_item": item_id, "choice_texts": list(item.choices)},
                 )
             )
@@ -185,4 +259,4 @@ def _chosen_text(record: ItemRecord) -> str | None:
     texts = record.extra.get("choice_texts")
     if not texts or not isinstance(record.prediction, int):
         return None
-    return texts[record.prediction]
+    return str(texts[record.prediction])

@@ -41,13 +41,13 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness.tiny_model import build_tiny_model
+    from harness.models.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(scope="session")
 def tiny_adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness.tiny_model import build_tiny_adapter
+    from harness.models.tiny import build_tiny_adapter
 
     return build_tiny_adapter(tiny_model, tmp_path_factory.mktemp("adapters") / "lora")

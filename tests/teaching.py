@@ -37,14 +37,16 @@ def teach(model_dir: Path, pairs: list[tuple[str, str]], out_dir: Path, *, steps
         cont = tokenizer(continuation, add_special_tokens=False)["input_ids"]
         ids = torch.tensor(ctx + cont)
         labels = torch.full_like(ids, -100)
-        labels[len(ctx):] = ids[len(ctx):]
+        labels[len(ctx) :] = ids[len(ctx) :]
         examples.append((ids, labels))
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     for step in range(steps):
         batch = [examples[(step * 16 + i) % len(examples)] for i in range(16)]
         width = max(len(ids) for ids, _ in batch)
-        ids = torch.stack([torch.nn.functional.pad(i, (0, width - len(i)), value=tokenizer.pad_token_id) for i, _ in batch])
+        ids = torch.stack(
+            [torch.nn.functional.pad(i, (0, width - len(i)), value=tokenizer.pad_token_id) for i, _ in batch]
+        )
         labels = torch.stack([torch.nn.functional.pad(lab, (0, width - len(lab)), value=-100) for _, lab in batch])
         mask = (labels != -100) | (torch.arange(width)[None, :] < torch.tensor([len(i) for i, _ in batch])[:, None])
         loss = model(input_ids=ids, attention_mask=mask.long(), labels=labels).loss

@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from harness.cli import main
-from tests.helpers import make_result, store_result
+from harness.errors import ModelError
+from tests.helpers import make_result, run_cli, store_result
 
 
 def assert_one_line_error(args: list[str], expected: str) -> None:
-    result = CliRunner().invoke(main, args)
+    result = run_cli(*args)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("harness: error: ")
     assert result.stderr.count("\n") == 1, result.stderr
@@ -53,14 +52,25 @@ def test_negative_limit(tiny_model: Path) -> None:
 def test_data_dir_without_mmlu_files(tiny_model: Path, tmp_path: Path) -> None:
     (tmp_path / "data" / "mmlu" / "test").mkdir(parents=True)
     assert_one_line_error(
-        ["run", str(tiny_model), "--suites", "mmlu", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "runs")],
+        [
+            "run",
+            str(tiny_model),
+            "--suites",
+            "mmlu",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "runs"),
+        ],
         "no MMLU files",
     )
 
 
 def test_missing_data_dir_and_offline_hub(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
-    assert_one_line_error(["run", str(tiny_model), "--suites", "gsm8k", "--out", str(tmp_path)], "GSM8K: no data directory")
+    assert_one_line_error(
+        ["run", str(tiny_model), "--suites", "gsm8k", "--out", str(tmp_path)], "GSM8K: no data directory"
+    )
     assert_one_line_error(["run", str(tiny_model), "--data-dir", str(tmp_path / "nope")], "data directory")
 
 
@@ -73,8 +83,11 @@ def test_gate_on_unknown_run_id() -> None:
 
 
 def test_debug_flag_shows_the_traceback(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["--debug", "run", str(tmp_path / "missing")])
-    assert result.exit_code != 0 and result.exception is not None
+    plain = run_cli("run", str(tmp_path / "missing"))
+    assert plain.exit_code == 2 and isinstance(plain.exception, SystemExit)  # one line, no traceback
+    debugged = run_cli("--debug", "run", str(tmp_path / "missing"))
+    assert isinstance(debugged.exception, ModelError), "--debug lets the error itself through, traceback and all"
+    assert debugged.exc_info is not None and debugged.exc_info[2] is not None
 
 
 def test_help_imports_no_heavy_library() -> None:

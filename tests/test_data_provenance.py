@@ -33,15 +33,31 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 def good_rows() -> list[dict]:
     return [
-        {"id": f"x-{i}", "decision": "evacuate_now" if i % 2 else "shelter_in_place", "output": f"Do the safe thing {i}."}
+        {
+            "id": f"x-{i}",
+            "decision": "evacuate_now" if i % 2 else "shelter_in_place",
+            "output": f"Do the safe thing {i}.",
+        }
         for i in range(6)
     ]
 
 
 def test_register_is_idempotent_and_refuses_new_content_under_an_old_version(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", good_rows())
-    code, out, err = invoke("data", "register", str(data), "--name", "tiny", "--version", "1.0.0",
-                            "--source", "sop:SOP-12:fire-officer-3", "--license", "CC-BY-4.0", "--json")
+    code, out, err = invoke(
+        "data",
+        "register",
+        str(data),
+        "--name",
+        "tiny",
+        "--version",
+        "1.0.0",
+        "--source",
+        "sop:SOP-12:fire-officer-3",
+        "--license",
+        "CC-BY-4.0",
+        "--json",
+    )
     assert code == 0, err
     record = json.loads(out)
     assert record["created"] and record["rows"] == 6 and record["contributors"] == ["fire-officer-3"]
@@ -51,8 +67,18 @@ def test_register_is_idempotent_and_refuses_new_content_under_an_old_version(tmp
     changed = write_jsonl(tmp_path / "d2.jsonl", good_rows()[:5])
     code, _, err = invoke("data", "register", str(changed), "--name", "tiny", "--version", "1.0.0")
     assert code == 2 and "already registered with other content" in err
-    code, out, _ = invoke("data", "register", str(changed), "--name", "tiny", "--parent", "tiny@1.0.0",
-                          "--transform", "dropped one row", "--json")
+    code, out, _ = invoke(
+        "data",
+        "register",
+        str(changed),
+        "--name",
+        "tiny",
+        "--parent",
+        "tiny@1.0.0",
+        "--transform",
+        "dropped one row",
+        "--json",
+    )
     assert code == 0 and json.loads(out)["version"] == "1.1.0"
 
 
@@ -69,10 +95,28 @@ def test_a_tampered_file_fails_verify(tmp_path: Path) -> None:
 def test_lineage_prints_ancestors_and_descendants(tmp_path: Path) -> None:
     rows = good_rows()
     invoke("data", "register", str(write_jsonl(tmp_path / "a.jsonl", rows)), "--name", "tiny")
-    invoke("data", "register", str(write_jsonl(tmp_path / "b.jsonl", rows[:4])), "--name", "tiny",
-           "--parent", "tiny@1.0.0", "--transform", "dedup")
-    invoke("data", "register", str(write_jsonl(tmp_path / "c.jsonl", rows[:3])), "--name", "tiny-clean",
-           "--parent", "tiny@1.1.0", "--transform", "conflicts resolved")
+    invoke(
+        "data",
+        "register",
+        str(write_jsonl(tmp_path / "b.jsonl", rows[:4])),
+        "--name",
+        "tiny",
+        "--parent",
+        "tiny@1.0.0",
+        "--transform",
+        "dedup",
+    )
+    invoke(
+        "data",
+        "register",
+        str(write_jsonl(tmp_path / "c.jsonl", rows[:3])),
+        "--name",
+        "tiny-clean",
+        "--parent",
+        "tiny@1.1.0",
+        "--transform",
+        "conflicts resolved",
+    )
     code, out, _ = invoke("data", "lineage", "tiny@1.1.0")
     assert code == 0
     lines = out.splitlines()
@@ -125,7 +169,9 @@ def test_broken_expectations_name_the_expectation_and_rows_and_fail_the_gate(tmp
 def test_clean_data_passes_its_suite(tmp_path: Path) -> None:
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE)
-    code, out, err = invoke("data", "validate", str(write_jsonl(tmp_path / "d.jsonl", good_rows())), "--expectations", str(suite))
+    code, out, err = invoke(
+        "data", "validate", str(write_jsonl(tmp_path / "d.jsonl", good_rows())), "--expectations", str(suite)
+    )
     assert code == 0, err + out
     assert "4 of 4 expectations passed on 6 rows" in out
 
@@ -133,16 +179,23 @@ def test_clean_data_passes_its_suite(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("suite_text", "message"),
     [
-        ("name: x\nexpectations:\n  - type: expect_the_moon\n    column: id\n", ":3: expectations[0].type: 'expect_the_moon'"),
-        ("name: x\nexpectations:\n  - type: expect_column_values_to_be_in_set\n    column: id\n    value_set: 5\n",
-         ":3: expectations[0] (expect_column_values_to_be_in_set)"),
+        (
+            "name: x\nexpectations:\n  - type: expect_the_moon\n    column: id\n",
+            ":3: expectations[0].type: 'expect_the_moon'",
+        ),
+        (
+            "name: x\nexpectations:\n  - type: expect_column_values_to_be_in_set\n    column: id\n    value_set: 5\n",
+            ":3: expectations[0] (expect_column_values_to_be_in_set)",
+        ),
         ("name: x\nexpectations: []\n", "non-empty 'expectations' list"),
     ],
 )
 def test_a_bad_expectation_suite_is_one_line_with_file_and_line(tmp_path: Path, suite_text: str, message: str) -> None:
     suite = tmp_path / "suite.yaml"
     suite.write_text(suite_text)
-    code, _, err = invoke("data", "validate", str(write_jsonl(tmp_path / "d.jsonl", good_rows())), "--expectations", str(suite))
+    code, _, err = invoke(
+        "data", "validate", str(write_jsonl(tmp_path / "d.jsonl", good_rows())), "--expectations", str(suite)
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 

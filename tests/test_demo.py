@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from harness.cli import main
+from tests.helpers import run_cli
 
 
 @pytest.mark.slow
@@ -17,14 +16,17 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     from pypdf import PdfReader
 
     out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--data-dir", str(data_dir), "--limit", "2"])
+    result = run_cli("demo", "--out", str(out), "--data-dir", str(data_dir), "--limit", "2")
     assert result.exit_code == 0, result.output + result.stderr
     runs = sorted((out / "training" / "fire-advisor" / "runs").iterdir())
     assert len(runs) == 2
     tuned = runs[1]
     record = json.loads((tuned / "training-record.json").read_text())
     losses = [c["eval_loss"] for c in record["curves"] if "eval_loss" in c]
-    assert losses[-1] < losses[0] and record["adapter_fingerprint"] == json.loads((tuned / "results.json").read_text())["model"]["fingerprint"]
+    assert (
+        losses[-1] < losses[0]
+        and record["adapter_fingerprint"] == json.loads((tuned / "results.json").read_text())["model"]["fingerprint"]
+    )
     assert "decision" in result.output
     for name in ("results.json", "items.jsonl", "verdict.json"):
         assert (tuned / name).is_file()
@@ -48,7 +50,9 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     dossier = out / "dossier"
     assert {"dossier.html", "dossier.pdf", "dossier.json", "README.md"} <= {p.name for p in dossier.iterdir()}
     summary = json.loads((dossier / "dossier.json").read_text())
-    assert summary["baseline_run_id"] == runs[0].name and summary["datasets"][0]["ref"] == "emergency-instructions@1.0.0"
+    assert (
+        summary["baseline_run_id"] == runs[0].name and summary["datasets"][0]["ref"] == "emergency-instructions@1.0.0"
+    )
     html = (dossier / "dossier.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 6  # reliability x2, robustness, fairness, training curves, risk heat map
     assert "Training record (Annex IV 2(a)-(c))" in html
@@ -60,13 +64,15 @@ def test_demo_without_data_skips_suites_and_gate_shows_them_not_measured(
 ) -> None:
     monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
     out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    result = run_cli("demo", "--out", str(out))
     assert result.exit_code == 0, result.output + result.stderr
     assert "MMLU, GSM8K, calibration and robustness will be skipped" in result.stderr
     assert "NOT-MEASURED" in result.stdout and "REJECTED" in result.stdout
     verdict = json.loads(next((out / "training" / "fire-advisor" / "runs").glob("*/verdict.json")).read_text())
     assert verdict["verdict"] == "fail"
-    needs_data = [o for o in verdict["outcomes"] if o["metric"].split(".")[0] in {"mmlu", "gsm8k", "calibration", "robustness"}]
+    needs_data = [
+        o for o in verdict["outcomes"] if o["metric"].split(".")[0] in {"mmlu", "gsm8k", "calibration", "robustness"}
+    ]
     assert needs_data and all(o["outcome"] == "not-measured" for o in needs_data)
     assert "was skipped" in verdict["outcomes"][0]["evidence"]
     fairness = [o for o in verdict["outcomes"] if o["metric"].startswith("fairness.")]

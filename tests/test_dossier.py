@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness.reports.dossier import render_dossier
-from harness.reports.provider import PLACEHOLDER_FIELDS
 from pypdf import PdfReader
 
-from harness.results import ItemRecord, write_items
+from harness.reports.dossier import render_dossier
+from harness.reports.provider import PLACEHOLDER_FIELDS
+from harness.schema.results import ItemRecord, write_items
 from harness.store import RunStore
 from tests.helpers import invoke, make_result, store_result
 
@@ -29,8 +29,16 @@ def run_dir(tmp_path: Path) -> Path:
     """A stored run whose most confident wrong answer holds hostile text."""
     run = store_result(tmp_path / "runs", make_result("20261122T000000Z-abcdef12"))
     record = ItemRecord(
-        suite="mmlu", item_id="mmlu/x/0", subject="x", prompt_hash="hostile", choices=[" A", " B", " C", " D"],
-        loglikelihoods=[-0.1, -3.0, -3.0, -3.0], prediction=0, target=1, correct=False, confidence=0.9,
+        suite="mmlu",
+        item_id="mmlu/x/0",
+        subject="x",
+        prompt_hash="hostile",
+        choices=[" A", " B", " C", " D"],
+        loglikelihoods=[-0.1, -3.0, -3.0, -3.0],
+        prediction=0,
+        target=1,
+        correct=False,
+        confidence=0.9,
     )
     write_items(run / "items.jsonl", [record])
     samples = run / "lm_eval" / "mmlu" / "samples_harness_mmlu_x.jsonl"
@@ -42,14 +50,22 @@ def run_dir(tmp_path: Path) -> Path:
 
 def test_system_dossier_has_every_annex_iv_point_and_every_open_placeholder(run_dir: Path, tmp_path: Path) -> None:
     provider = tmp_path / "provider.yaml"
-    provider.write_text("system_name: FireAdvisor\nintended_purpose: Decision support for 112 dispatchers.\n"
-                        "standards_applied: [ISO/IEC 42001]\n")
+    provider.write_text(
+        "system_name: FireAdvisor\nintended_purpose: Decision support for 112 dispatchers.\n"
+        "standards_applied: [ISO/IEC 42001]\n"
+    )
     paths = render_dossier(run_dir, tmp_path / "dossier", store=RunStore(), provider_path=provider)
     text = pdf_text(paths.pdf)
     for point in range(1, 10):
         assert f"Annex IV point {point}:" in text
-    assert "Intended purpose (Annex IV 1(a))" not in paths.placeholders and "Decision support for 112 dispatchers." in text
-    expected_open = [label for field, label in PLACEHOLDER_FIELDS.items() if field not in ("system_name", "intended_purpose", "standards_applied")]
+    assert (
+        "Intended purpose (Annex IV 1(a))" not in paths.placeholders and "Decision support for 112 dispatchers." in text
+    )
+    expected_open = [
+        label
+        for field, label in PLACEHOLDER_FIELDS.items()
+        if field not in ("system_name", "intended_purpose", "standards_applied")
+    ]
     for label in expected_open:
         assert label in paths.placeholders
     for label in paths.placeholders:
@@ -95,7 +111,7 @@ def test_pdf_declares_pdf_a_3b_and_carries_the_evidence(run_dir: Path, tmp_path:
     results = json.loads(attachments["results.json"][0])
     assert results["run_id"] == "20261122T000000Z-abcdef12"
     digest = json.loads(attachments["items-digest.json"][0])
-    from harness.hashing import sha256_file
+    from harness.files.hashing import sha256_file
 
     assert digest["sha256"] == sha256_file(run_dir / "items.jsonl")
     assert reader.metadata.title.startswith("Technical documentation")
@@ -116,8 +132,18 @@ def test_signoff_is_recorded_printed_and_the_audit_chain_detects_edits(run_dir: 
 
     code, out, err = invoke("dossier", str(run_dir), "--out", str(tmp_path / "d1"), "--no-pdf")
     assert code == 0, err
-    code, out, err = invoke("signoff", str(run_dir), "--by", "Maria K.", "--role", "release manager", "--decision", "approve",
-                            "--note", "gate passed")
+    code, out, err = invoke(
+        "signoff",
+        str(run_dir),
+        "--by",
+        "Maria K.",
+        "--role",
+        "release manager",
+        "--decision",
+        "approve",
+        "--note",
+        "gate passed",
+    )
     assert code == 0, err
     assert "APPROVE by Maria K." in out
     invoke("signoff", str(run_dir), "--by", "Nikos P.", "--role", "safety officer", "--decision", "reject")

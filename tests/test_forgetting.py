@@ -4,16 +4,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from harness.suites.forgetting import compare_outcomes, compare_run_dirs
 from scipy.stats import binomtest
 
-from harness.gate import evaluate_policy
-from harness.policy import Policy
-from harness.results import ItemRecord, Metric, write_items
+from harness.comparison import compare_outcomes, compare_run_dirs
+from harness.gate.evaluate import evaluate_policy
+from harness.gate.policy import Policy
+from harness.schema.results import ItemRecord, Metric, write_items
 from harness.stats import paired_difference_interval
 from tests.helpers import make_result, store_result
 
-DROP_RULE = {"id": "no-forgetting", "metric": "mmlu.accuracy", "max_drop": 0.05, "relative": True, "article": "a", "why": "w"}
+DROP_RULE = {
+    "id": "no-forgetting",
+    "metric": "mmlu.accuracy",
+    "max_drop": 0.05,
+    "relative": True,
+    "article": "a",
+    "why": "w",
+}
 
 
 def outcomes(pattern: str) -> dict[str, bool]:
@@ -50,7 +57,9 @@ def test_paired_bootstrap_matches_resampling_items() -> None:
 
 def test_items_pair_by_id_only_where_the_prompt_is_the_same(tmp_path: Path) -> None:
     def record(i: int, correct: bool, prompt: str = "p") -> ItemRecord:
-        return ItemRecord(suite="mmlu", item_id=f"mmlu/x/{i}", subject="x", prompt_hash=f"{prompt}{i}", target=0, correct=correct)
+        return ItemRecord(
+            suite="mmlu", item_id=f"mmlu/x/{i}", subject="x", prompt_hash=f"{prompt}{i}", target=0, correct=correct
+        )
 
     base_dir = store_result(tmp_path, make_result("base", {"mmlu.accuracy": (3, 4)}))
     tuned_dir = store_result(tmp_path, make_result("tuned", {"mmlu.accuracy": (1, 4)}))
@@ -106,7 +115,9 @@ def test_a_significant_drop_within_tolerance_passes() -> None:
             return row
 
     verdict = evaluate_policy(
-        policy, make_result("t", {"mmlu.accuracy": (970, 2000)}), make_result("b", {"mmlu.accuracy": (1000, 2000)}),
+        policy,
+        make_result("t", {"mmlu.accuracy": (970, 2000)}),
+        make_result("b", {"mmlu.accuracy": (1000, 2000)}),
         comparison=OneRow(),  # type: ignore[arg-type]
     )
     assert verdict.outcomes[0].outcome == "pass"
@@ -145,16 +156,25 @@ def _mc_records(confidence: float, correct_share: float, n: int = 400, seed: int
     for i in range(n):
         right = rng.uniform() < correct_share
         lls = [math.log(confidence)] + [math.log(rest)] * 3
-        records.append(ItemRecord(
-            suite="mmlu", item_id=f"mmlu/x/{i}", subject="x", prompt_hash=f"p{i}", loglikelihoods=lls,
-            prediction=0, target=0 if right else 1, correct=right, confidence=confidence,
-        ))
+        records.append(
+            ItemRecord(
+                suite="mmlu",
+                item_id=f"mmlu/x/{i}",
+                subject="x",
+                prompt_hash=f"p{i}",
+                loglikelihoods=lls,
+                prediction=0,
+                target=0 if right else 1,
+                correct=right,
+                confidence=confidence,
+            )
+        )
     return records
 
 
 def test_calibration_is_compared_by_a_paired_bootstrap() -> None:
+    from harness.comparison import paired_bootstrap_comparisons
     from harness.suites.calibration import Calibration
-    from harness.suites.forgetting import paired_bootstrap_comparisons
 
     calibrated = _mc_records(0.6, 0.6)
     same = {c.metric: c for c in paired_bootstrap_comparisons(Calibration(), calibrated, calibrated, alpha=0.05)}
@@ -178,7 +198,9 @@ def test_a_p_value_of_exactly_zero_counts_as_significant() -> None:
 
     policy = Policy.model_validate({"name": "p", "rules": [DROP_RULE]})
     verdict = evaluate_policy(
-        policy, make_result("t", {"mmlu.accuracy": (0, 4000)}), make_result("b", {"mmlu.accuracy": (3000, 4000)}),
+        policy,
+        make_result("t", {"mmlu.accuracy": (0, 4000)}),
+        make_result("b", {"mmlu.accuracy": (3000, 4000)}),
         comparison=OneRow(),  # type: ignore[arg-type]
     )
     assert verdict.outcomes[0].outcome == "fail" and "McNemar p=0 (< alpha" in verdict.outcomes[0].evidence

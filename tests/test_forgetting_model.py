@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.tiny_model import build_tiny_adapter
+from harness.models.tiny import build_tiny_adapter
 from tests.helpers import invoke
 from tests.teaching import gold_requests, teach
 
@@ -31,8 +31,21 @@ def runs(tiny_model: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFact
     store = f"sqlite:///{root / 'runs.db'}"
 
     def run(model: Path, adapter: Path | None = None) -> Path:
-        args = ["--store", store, "run", str(model), "--suites", "mmlu", "--data-dir", str(data_dir), "--limit", "2",
-                "--out", str(root / "runs"), "--json"]
+        args = [
+            "--store",
+            store,
+            "run",
+            str(model),
+            "--suites",
+            "mmlu",
+            "--data-dir",
+            str(data_dir),
+            "--limit",
+            "2",
+            "--out",
+            str(root / "runs"),
+            "--json",
+        ]
         code, stdout, stderr = invoke(*args, *(["--adapter", str(adapter)] if adapter else []))
         assert code == 0, stderr
         return Path(json.loads(stdout)["run_dir"])
@@ -41,7 +54,13 @@ def runs(tiny_model: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFact
     taught = teach(tiny_model, gold_requests(first), root / "taught", steps=50)
     damage = build_tiny_adapter(taught, root / "damage", scale=3.0)
     (root / "policy.yaml").write_text(POLICY)
-    return {"store": store, "base": run(taught), "again": run(taught), "damaged": run(taught, damage), "policy": root / "policy.yaml"}
+    return {
+        "store": store,
+        "base": run(taught),
+        "again": run(taught),
+        "damaged": run(taught, damage),
+        "policy": root / "policy.yaml",
+    }
 
 
 def test_the_taught_model_is_far_above_chance(runs: dict[str, Path]) -> None:
@@ -51,21 +70,39 @@ def test_the_taught_model_is_far_above_chance(runs: dict[str, Path]) -> None:
 
 
 def test_the_same_model_twice_shows_no_significant_drop_and_passes(runs: dict[str, Path]) -> None:
-    code, stdout, _ = invoke("--store", runs["store"], "gate", str(runs["again"]), "--baseline", str(runs["base"]),
-                             "--policy", str(runs["policy"]), "--json")
+    code, stdout, _ = invoke(
+        "--store",
+        runs["store"],
+        "gate",
+        str(runs["again"]),
+        "--baseline",
+        str(runs["base"]),
+        "--policy",
+        str(runs["policy"]),
+        "--json",
+    )
     assert code == 0
     outcome = json.loads(stdout)["outcomes"][0]
     assert outcome["outcome"] == "pass" and outcome["p_value"] == 1.0 and outcome["change"] == 0
 
 
 def test_a_damaging_adapter_is_a_significant_drop_and_fails(runs: dict[str, Path]) -> None:
-    code, stdout, _ = invoke("--store", runs["store"], "gate", str(runs["damaged"]), "--baseline", str(runs["base"]),
-                             "--policy", str(runs["policy"]), "--json")
+    code, stdout, _ = invoke(
+        "--store",
+        runs["store"],
+        "gate",
+        str(runs["damaged"]),
+        "--baseline",
+        str(runs["base"]),
+        "--policy",
+        str(runs["policy"]),
+        "--json",
+    )
     assert code == 1
     outcome = json.loads(stdout)["outcomes"][0]
     assert outcome["outcome"] == "fail" and outcome["significant"] is True and outcome["p_value"] < 1e-6
     assert outcome["change_ci_high"] < -0.3
-    comparison = json.loads((runs["damaged"] / "comparison.json").read_text())
+    comparison = json.loads((runs["damaged"] / f"comparison-{runs['base'].name}.json").read_text())
     assert comparison["reference_run"] == runs["base"].name
 
 

@@ -2,14 +2,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from harness.ci_exports import verdict_to_junit, verdict_to_markdown
-from harness.cli import main
 from harness.errors import PolicyError
-from harness.gate import evaluate_policy
-from harness.policy import Policy, load_policy
-from tests.helpers import make_result, store_result
+from harness.gate.ci_exports import verdict_to_junit, verdict_to_markdown
+from harness.gate.evaluate import evaluate_policy
+from harness.gate.policy import Policy, load_policy
+from tests.helpers import invoke, make_result, store_result
 
 POLICY = """\
 name: test
@@ -36,8 +34,7 @@ def write_policy(tmp_path: Path, text: str = POLICY) -> Path:
 
 
 def gate(args: list[str]) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["gate", *args])
-    return result.exit_code, result.stdout, result.stderr
+    return invoke("gate", *args)
 
 
 def test_gate_passes_with_exit_0_when_blocking_rules_hold(tmp_path: Path) -> None:
@@ -63,7 +60,10 @@ def test_gate_fails_when_required_metric_missing(tmp_path: Path) -> None:
 
 def test_missing_warn_metric_does_not_block() -> None:
     policy = Policy.model_validate(
-        {"name": "p", "rules": [{"metric": "gsm8k.exact_match", "min": 0.5, "severity": "warn", "article": "a", "why": "w"}]}
+        {
+            "name": "p",
+            "rules": [{"metric": "gsm8k.exact_match", "min": 0.5, "severity": "warn", "article": "a", "why": "w"}],
+        }
     )
     verdict = evaluate_policy(policy, make_result(metrics={"mmlu.accuracy": (1, 2)}))
     assert verdict.exit_code == 0 and verdict.outcomes[0].outcome == "not-measured"
@@ -87,7 +87,10 @@ def test_policy_with_two_bounds_or_bad_yaml_is_rejected(tmp_path: Path) -> None:
 
 def test_max_drop_uses_the_baseline_and_requires_one() -> None:
     policy = Policy.model_validate(
-        {"name": "p", "rules": [{"metric": "mmlu.accuracy", "max_drop": 0.05, "relative": True, "article": "a", "why": "w"}]}
+        {
+            "name": "p",
+            "rules": [{"metric": "mmlu.accuracy", "max_drop": 0.05, "relative": True, "article": "a", "why": "w"}],
+        }
     )
     base = make_result("base", {"mmlu.accuracy": (70, 100)})
     slight = make_result("tuned", {"mmlu.accuracy": (68, 100)})  # 2.9% relative drop
@@ -102,7 +105,9 @@ def test_junit_has_one_testcase_per_rule_and_marks_failures(tmp_path: Path) -> N
     run = store_result(tmp_path, make_result(metrics={"mmlu.accuracy": (50, 100), "gsm8k.exact_match": (45, 50)}))
     junit = tmp_path / "gate.xml"
     summary = tmp_path / "gate.md"
-    code, _, _ = gate([str(run), "--policy", str(write_policy(tmp_path)), "--junit", str(junit), "--markdown", str(summary)])
+    code, _, _ = gate(
+        [str(run), "--policy", str(write_policy(tmp_path)), "--junit", str(junit), "--markdown", str(summary)]
+    )
     assert code == 1
     root = ET.parse(junit).getroot()
     cases = root.findall("./testsuite/testcase")

@@ -8,30 +8,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from harness.engines.base import EngineSettings
+from harness.engines.lm_eval_engine import LmEvalEngine
+from harness.models.modelref import ModelRef
 from harness.suites.base import SuiteOptions
 from harness.suites.gsm8k import GSM8K
 from harness.suites.mmlu import MMLU
-
-from harness.engines.lm_eval_engine import LmEvalEngine
-from harness.modelref import ModelRef
 
 SUBJECTS = ("abstract_algebra", "college_medicine", "high_school_us_history")
 LIMIT = 6
 
 
-def mmlu_records(engine: LmEvalEngine, data_dir: Path, work: Path, subjects=SUBJECTS):
+def mmlu_records(model: ModelRef, cache: Path | None, data_dir: Path, work: Path, subjects=SUBJECTS):
     prepared = MMLU(subjects).prepare(SuiteOptions(data_dir=data_dir, cache_dir=work / "cache", hub_allowed=False))
-    return engine.evaluate(prepared.tasks, work / "run", limit=LIMIT)
+    engine = LmEvalEngine(EngineSettings(response_cache=cache))
+    return engine.evaluate(model.load(), prepared.tasks, work / "run", limit=LIMIT)
 
 
 def stock_mmlu_samples(model_dir: Path, data_dir: Path, work: Path) -> dict[str, list[dict]]:
     """lm-eval's stock mmlu task files, fed the same CSV rows (read here with pandas)."""
-    from harness.suites.lm_eval_tasks import lm_eval_tasks_dir
     from lm_eval import simple_evaluate
     from lm_eval.api.task import ConfigurableTask
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._yaml_loader import load_yaml
+
+    from harness.engines.lm_eval_engine import lm_eval_tasks_dir
 
     work.mkdir(parents=True)
     tasks = []
@@ -40,14 +43,22 @@ def stock_mmlu_samples(model_dir: Path, data_dir: Path, work: Path) -> dict[str,
         path = work / f"{subject}.jsonl"
         with open(path, "w", encoding="utf-8") as handle:
             for row in frame.itertuples(index=False):
-                doc = {"question": row[0], "subject": subject, "choices": [str(c) for c in row[1:5]], "answer": "ABCD".index(row[5])}
+                doc = {
+                    "question": row[0],
+                    "subject": subject,
+                    "choices": [str(c) for c in row[1:5]],
+                    "answer": "ABCD".index(row[5]),
+                }
                 handle.write(json.dumps(doc) + "\n")
         config = load_yaml(lm_eval_tasks_dir() / "mmlu" / "default" / f"mmlu_{subject}.yaml")
-        config.update(dataset_path="json", dataset_name=None, dataset_kwargs={"data_files": {"test": str(path), "dev": str(path)}})
+        config.update(
+            dataset_path="json", dataset_name=None, dataset_kwargs={"data_files": {"test": str(path), "dev": str(path)}}
+        )
         config.pop("tag", None)
         tasks.append(ConfigurableTask(config=config))
 
-    model, tokenizer = ModelRef(str(model_dir)).load()
+    loaded = ModelRef(str(model_dir)).load()
+    model, tokenizer = loaded.model, loaded.tokenizer
     empty = work / "no-tasks"
     empty.mkdir()
     out = simple_evaluate(
@@ -63,7 +74,7 @@ def stock_mmlu_samples(model_dir: Path, data_dir: Path, work: Path) -> dict[str,
 
 @pytest.mark.slow
 def test_mmlu_matches_lm_eval_stock_task(tiny_model: Path, data_dir: Path, tmp_path: Path) -> None:
-    ours = mmlu_records(LmEvalEngine(ModelRef(str(tiny_model)), cache_root=None), data_dir, tmp_path / "ours")
+    ours = mmlu_records(ModelRef(str(tiny_model)), None, data_dir, tmp_path / "ours")
     stock_samples, stock_results = stock_mmlu_samples(tiny_model, data_dir, tmp_path / "stock")
 
     by_id = {r.item_id: r for r in ours.records}
@@ -91,20 +102,23 @@ def assert_confidence_is_softmax_of_prediction(record) -> None:
 
 
 @pytest.mark.slow
-def test_cache_is_per_model_and_serves_reruns(tiny_model: Path, tiny_adapter: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_cache_is_per_model_and_serves_reruns(
+    tiny_model: Path, tiny_adapter: Path, data_dir: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     subjects = ("anatomy",)
-    base_engine = LmEvalEngine(ModelRef(str(tiny_model)), cache_root=cache)
-    first = mmlu_records(base_engine, data_dir, tmp_path / "a", subjects)
+    first = mmlu_records(ModelRef(str(tiny_model)), cache, data_dir, tmp_path / "a", subjects)
     assert first.model_calls == first.requests > 0
 
-    tuned = mmlu_records(LmEvalEngine(ModelRef(str(tiny_model), adapter=str(tiny_adapter)), cache_root=cache), data_dir, tmp_path / "b", subjects)
+    tuned = mmlu_records(
+        ModelRef(str(tiny_model), adapter=str(tiny_adapter)), cache, data_dir, tmp_path / "b", subjects
+    )
     assert tuned.model_calls == tuned.requests, "the adapter's requests must not be answered from the base's cache"
     for base_record, tuned_record in zip(first.records, tuned.records, strict=True):
         assert base_record.item_id == tuned_record.item_id
         assert base_record.loglikelihoods != pytest.approx(tuned_record.loglikelihoods, abs=1e-6)
 
-    again = mmlu_records(LmEvalEngine(ModelRef(str(tiny_model)), cache_root=cache), data_dir, tmp_path / "c", subjects)
+    again = mmlu_records(ModelRef(str(tiny_model)), cache, data_dir, tmp_path / "c", subjects)
     assert again.model_calls == 0 and again.cache_hits == again.requests
     assert [r.loglikelihoods for r in again.records] == [r.loglikelihoods for r in first.records]
 
@@ -114,9 +128,11 @@ def test_gsm8k_records_follow_the_stock_extractions(tiny_model: Path, data_dir: 
     options = SuiteOptions(data_dir=data_dir, cache_dir=tmp_path, hub_allowed=False, gen_kwargs={"max_gen_toks": 24})
     suite = GSM8K()
     prepared = suite.prepare(options)
-    out = LmEvalEngine(ModelRef(str(tiny_model)), cache_root=None).evaluate(prepared.tasks, tmp_path / "run", limit=3)
+    out = LmEvalEngine().evaluate(ModelRef(str(tiny_model)).load(), prepared.tasks, tmp_path / "run", limit=3)
     assert [r.item_id for r in out.records] == ["gsm8k/0", "gsm8k/1", "gsm8k/2"]
-    test_rows = [json.loads(line) for line in open(data_dir / "gsm8k" / "test.jsonl", encoding="utf-8")][:3]
+    test_rows = [
+        json.loads(line) for line in (data_dir / "gsm8k" / "test.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    ]
     for record, row in zip(out.records, test_rows, strict=True):
         assert record.target == row["answer"]
         strict = re.search(r"#### (\-?[0-9\.\,]+)", record.generated or "")
@@ -128,14 +144,15 @@ def test_gsm8k_records_follow_the_stock_extractions(tiny_model: Path, data_dir: 
 
 
 def test_mmlu_reads_fields_with_newlines_and_rejects_bad_rows(tmp_path: Path) -> None:
-    from harness.suites.mmlu import read_mmlu_csv
-
     from harness.errors import DataError
+    from harness.suites.mmlu import read_mmlu_csv
 
     good = tmp_path / "x_test.csv"
     good.write_text('"Line one\nline two?",a,b,"c, with comma",d,C\r\n', encoding="utf-8", newline="")
     docs = read_mmlu_csv(good, "x")
-    assert docs == [{"question": "Line one\nline two?", "subject": "x", "choices": ["a", "b", "c, with comma", "d"], "answer": 2}]
+    assert docs == [
+        {"question": "Line one\nline two?", "subject": "x", "choices": ["a", "b", "c, with comma", "d"], "answer": 2}
+    ]
     bad = tmp_path / "y_test.csv"
     bad.write_text("q,a,b,c,d,E\n", encoding="utf-8")
     with pytest.raises(DataError, match="row 1"):

@@ -7,11 +7,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from harness.models.modelref import ModelRef
+from harness.runner.execute import execute_run
+from harness.runner.spec import RunSpec
+from harness.schema.results import load_results, read_items
 from harness.suites.fairness import load_lexicon, load_scenarios
 from harness.suites.perturbations import PERTURBATIONS
-
-from harness.results import load_results, read_items
-from harness.runner import RunSpec, execute_run
 from tests.helpers import invoke
 
 pytestmark = pytest.mark.slow
@@ -25,8 +27,19 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def suites_run(tiny_model: Path, data_dir: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     code, stdout, stderr = invoke(
-        "--store", store_url, "run", str(tiny_model), "--suites", "calibration,robustness,fairness",
-        "--data-dir", str(data_dir), "--limit", "1", "--out", str(tmp_path_factory.mktemp("runs")), "--json",
+        "--store",
+        store_url,
+        "run",
+        str(tiny_model),
+        "--suites",
+        "calibration,robustness,fairness",
+        "--data-dir",
+        str(data_dir),
+        "--limit",
+        "1",
+        "--out",
+        str(tmp_path_factory.mktemp("runs")),
+        "--json",
     )
     assert code == 0, stderr
     return Path(json.loads(stdout)["run_dir"])
@@ -34,7 +47,7 @@ def suites_run(tiny_model: Path, data_dir: Path, store_url: str, tmp_path_factor
 
 def test_calibration_adds_no_model_request(tiny_model: Path, data_dir: Path, tmp_path: Path) -> None:
     def run(suites: list[str], name: str):
-        spec = RunSpec(base=str(tiny_model), suites=suites, data_dir=str(data_dir), limit=1)
+        spec = RunSpec(model=ModelRef(str(tiny_model)), suites=suites, data_dir=str(data_dir), limit=1)
         return execute_run(spec, tmp_path / name, store=None, cache_root=None)[0]
 
     alone, with_calibration = run(["mmlu"], "a"), run(["mmlu", "calibration"], "b")
@@ -79,7 +92,10 @@ def test_robustness_clean_items_reuse_the_mmlu_prompts(suites_run: Path) -> None
     records = read_items(suites_run / "items.jsonl")
     mmlu = {r.item_id: r for r in records if r.suite == "mmlu"}
     clean = [r for r in records if r.suite == "robustness" and r.variant == "clean"]
-    assert all(mmlu[r.item_id].prompt_hash == r.prompt_hash and mmlu[r.item_id].loglikelihoods == r.loglikelihoods for r in clean)
+    assert all(
+        mmlu[r.item_id].prompt_hash == r.prompt_hash and mmlu[r.item_id].loglikelihoods == r.loglikelihoods
+        for r in clean
+    )
 
 
 def test_fairness_asks_every_scenario_once_per_group(suites_run: Path) -> None:
@@ -109,12 +125,21 @@ def test_scenarios_never_leave_a_placeholder_or_name_the_group_in_the_choices() 
                 assert all(phrase not in choice for choice in scenario.choices)
 
 
-def test_high_risk_policy_fails_the_tiny_model_with_a_reason_per_rule(suites_run: Path, store_url: str, tmp_path: Path) -> None:
-    from harness.policy import load_policy
+def test_high_risk_policy_fails_the_tiny_model_with_a_reason_per_rule(
+    suites_run: Path, store_url: str, tmp_path: Path
+) -> None:
+    from harness.gate.policy import load_policy
 
     policy, _ = load_policy("eu-ai-act-high-risk")
     code, stdout, stderr = invoke(
-        "--store", store_url, "gate", str(suites_run), "--baseline", str(suites_run), "--policy", "eu-ai-act-high-risk",
+        "--store",
+        store_url,
+        "gate",
+        str(suites_run),
+        "--baseline",
+        str(suites_run),
+        "--policy",
+        "eu-ai-act-high-risk",
         "--json",
     )
     assert code == 1, stderr
@@ -129,6 +154,6 @@ def test_high_risk_policy_fails_the_tiny_model_with_a_reason_per_rule(suites_run
     code, stdout, stderr = invoke("report", str(suites_run), "--out", str(tmp_path / "report"), "--no-pdf")
     assert code == 0, stderr
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 2
+    assert html.count("<svg") == 4  # two reliability diagrams, the perturbation and the group chart
     for heading in ("Calibration", "Robustness", "Fairness (counterfactual)", "Forgetting: against the baseline"):
         assert f"<h2>{heading}</h2>" in html

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ModelError
-from harness.modelref import ModelRef
-from harness.tiny_model import build_tiny_adapter, build_tiny_model
+from harness.models.modelref import ModelRef
+from harness.models.tiny import build_tiny_adapter, build_tiny_model
 
 
 def test_fingerprint_is_stable_and_location_independent(tiny_model: Path, tmp_path: Path) -> None:
@@ -34,13 +34,15 @@ def test_adapter_fingerprint_is_reproducible(tiny_model: Path, tiny_adapter: Pat
     base_copy = tmp_path / "base"
     shutil.copytree(tiny_model, base_copy)
     again = build_tiny_adapter(base_copy, tmp_path / "lora", seed=1)
-    assert ModelRef(str(base_copy), adapter=str(again)).fingerprint() == ModelRef(
-        str(tiny_model), adapter=str(tiny_adapter)
-    ).fingerprint()
+    assert (
+        ModelRef(str(base_copy), adapter=str(again)).fingerprint()
+        == ModelRef(str(tiny_model), adapter=str(tiny_adapter)).fingerprint()
+    )
     different = build_tiny_adapter(tiny_model, tmp_path / "lora-2", seed=2)
-    assert ModelRef(str(tiny_model), adapter=str(different)).fingerprint() != ModelRef(
-        str(tiny_model), adapter=str(tiny_adapter)
-    ).fingerprint()
+    assert (
+        ModelRef(str(tiny_model), adapter=str(different)).fingerprint()
+        != ModelRef(str(tiny_model), adapter=str(tiny_adapter)).fingerprint()
+    )
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
@@ -77,8 +79,9 @@ def test_directory_that_is_not_an_adapter_is_rejected(tiny_model: Path) -> None:
 def test_adapter_changes_the_models_outputs(tiny_model: Path, tiny_adapter: Path) -> None:
     import torch
 
-    base, tokenizer = ModelRef(str(tiny_model)).load()
-    tuned, _ = ModelRef(str(tiny_model), adapter=str(tiny_adapter)).load()
+    loaded = ModelRef(str(tiny_model)).load()
+    base, tokenizer = loaded.model, loaded.tokenizer
+    tuned = ModelRef(str(tiny_model), adapter=str(tiny_adapter)).load().model
     ids = tokenizer("Evacuate the village now.", return_tensors="pt").input_ids
     with torch.no_grad():
         assert not torch.allclose(base(ids).logits, tuned(ids).logits)
@@ -88,6 +91,8 @@ def test_tiny_model_ships_a_chat_template(tiny_model: Path) -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert "<|user|>" in text and text.endswith("<|assistant|>\n")
     assert json.loads((tiny_model / "config.json").read_text())["model_type"] == "llama"

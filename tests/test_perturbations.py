@@ -3,6 +3,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from harness.suites.mmlu import SUBJECTS, read_mmlu_csv
 from harness.suites.perturbations import (
     PERTURBATIONS,
@@ -13,8 +16,6 @@ from harness.suites.perturbations import (
     keyboard_typos,
     perturb,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 ITEM = ChoiceItem("It is not clear what you are asking. Do not guess.", ("red", "green", "blue", "grey"), 2)
 
@@ -70,7 +71,11 @@ def test_extra_whitespace_changes_nothing_but_spaces(text: str, seed: int) -> No
     assert (" " in out) == (" " in text)
 
 
-@given(st.lists(st.text(min_size=1, max_size=8), min_size=4, max_size=4, unique=True), st.integers(0, 3), st.text(max_size=40))
+@given(
+    st.lists(st.text(min_size=1, max_size=8), min_size=4, max_size=4, unique=True),
+    st.integers(0, 3),
+    st.text(max_size=40),
+)
 def test_every_perturbation_keeps_the_gold_answer(choices: list[str], answer: int, question: str) -> None:
     item = ChoiceItem(question, tuple(choices), answer)
     for name in PERTURBATIONS:

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from harness.reports.render import html_to_pdf, render_html, render_report
-
 from tests.helpers import make_result, store_result
 
 
@@ -21,7 +20,9 @@ def test_pdf_renderer_fetches_nothing_outside_the_templates_dir(tmp_path: Path) 
     )
     pdf, refused = html_to_pdf(html, title="t", metadata={})
     assert pdf.startswith(b"%PDF")
-    assert sorted(refused) == sorted(["https://example.invalid/x.css", f"file://{secret}", "http://192.0.2.1/pixel.png"])
+    assert sorted(refused) == sorted(
+        ["https://example.invalid/x.css", f"file://{secret}", "http://192.0.2.1/pixel.png"]
+    )
 
 
 def test_report_embeds_results_json_and_metadata(tmp_path: Path) -> None:
@@ -44,7 +45,6 @@ def test_report_without_verdict_says_so(tmp_path: Path) -> None:
 
 def test_stylesheet_reaches_the_renderer_unescaped() -> None:
     from harness.reports.render import render_html
-
     from tests.helpers import make_result
 
     html = render_html(make_result(), None)

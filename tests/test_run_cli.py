@@ -7,19 +7,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 
-from harness.cli import main
 from harness.engines.lm_eval_engine import LmEvalEngine
-from harness.results import load_results, read_items
-from harness.runner import RunSpec, execute_run
+from harness.models.modelref import ModelRef
+from harness.runner.execute import execute_run
+from harness.runner.spec import RunSpec
+from harness.schema.results import load_results, read_items
+from tests.helpers import invoke
 
 SCHEMA = Path(__file__).resolve().parent.parent / "harness" / "schema" / "results.schema.json"
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +27,21 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def finished_run(tiny_model: Path, data_dir: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs")
     code, stdout, stderr = invoke(
-        "--store", store_url, "run", str(tiny_model), "--suites", "mmlu,gsm8k", "--data-dir", str(data_dir),
-        "--limit", "2", "--max-gen-toks", "16", "--out", str(out), "--json",
+        "--store",
+        store_url,
+        "run",
+        str(tiny_model),
+        "--suites",
+        "mmlu,gsm8k",
+        "--data-dir",
+        str(data_dir),
+        "--limit",
+        "2",
+        "--max-gen-toks",
+        "16",
+        "--out",
+        str(out),
+        "--json",
     )
     assert code == 0, stderr
     return Path(json.loads(stdout)["run_dir"])
@@ -89,19 +98,26 @@ def test_gate_and_report_on_a_stored_run(finished_run: Path, store_url: str, tmp
 class StopAfterFirstSuite(LmEvalEngine):
     """Simulates Ctrl-C after the first suite has finished."""
 
-    def evaluate(self, tasks, work_dir, *, limit):
+    def evaluate(self, model, tasks, work_dir, **selection):
         if tasks[0].suite == "gsm8k":
             raise KeyboardInterrupt
-        return super().evaluate(tasks, work_dir, limit=limit)
+        return super().evaluate(model, tasks, work_dir, **selection)
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_without_redoing_finished_suites(tiny_model: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_interrupted_run_resumes_without_redoing_finished_suites(
+    tiny_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
 
-    spec = RunSpec(base=str(tiny_model), suites=["mmlu", "gsm8k"], data_dir=str(data_dir), limit=1, gen_kwargs={"max_gen_toks": 8})
-    model = spec.model_ref()
+    spec = RunSpec(
+        model=ModelRef(str(tiny_model)),
+        suites=["mmlu", "gsm8k"],
+        data_dir=str(data_dir),
+        limit=1,
+        gen_kwargs={"max_gen_toks": 8},
+    )
     with pytest.raises(KeyboardInterrupt):
-        execute_run(spec, tmp_path, store=None, cache_root=None, engine=StopAfterFirstSuite(model, cache_root=None))
+        execute_run(spec, tmp_path, store=None, cache_root=None, engines={"lm-eval": StopAfterFirstSuite()})
     (run_dir,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert (run_dir / ".partial" / "mmlu.jsonl").is_file() and not (run_dir / "results.json").exists()
 

@@ -14,8 +14,11 @@ SAMPLE = Path(__file__).resolve().parent.parent / "suites" / "data" / "emergency
 
 
 def test_sample_files_pass_their_expectation_suites() -> None:
-    for name, suite in (("instructions.jsonl", "instruction-data"), ("multiple_choice.jsonl", "multiple-choice"),
-                        ("ratings.csv", "ratings")):
+    for name, suite in (
+        ("instructions.jsonl", "instruction-data"),
+        ("multiple_choice.jsonl", "multiple-choice"),
+        ("ratings.csv", "ratings"),
+    ):
         report = validate_frame(read_table(SAMPLE / name), suite, data_label=name)
         assert report.success, [o for o in report.outcomes if not o.success]
 

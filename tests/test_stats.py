@@ -3,7 +3,7 @@ import math
 import pytest
 from scipy.stats import binomtest
 
-from harness.results import proportion_metric
+from harness.schema.results import proportion_metric
 from harness.stats import wilson_interval
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from harness.training.config import TrainConfig
 from harness.training.data import Example, split_examples, to_example
 from harness.training.trainer import train_adapter
-
 from tests.helpers import invoke
 
 pytestmark = pytest.mark.slow
@@ -27,8 +27,14 @@ def examples(n: int = 40) -> tuple[list[Example], list[Example]]:
 
 def small_config(tiny_model: Path, **overrides: Any) -> TrainConfig:
     settings: dict[str, Any] = {
-        "name": "t", "base_model": str(tiny_model), "data": [{"dataset": "x@1.0.0"}], "epochs": 1,
-        "learning_rate": 5e-3, "batch_size": 4, "max_length": 64, "eval_every": 2,
+        "name": "t",
+        "base_model": str(tiny_model),
+        "data": [{"dataset": "x@1.0.0"}],
+        "epochs": 1,
+        "learning_rate": 5e-3,
+        "batch_size": 4,
+        "max_length": 64,
+        "eval_every": 2,
     }
     return TrainConfig.model_validate(settings | overrides)
 
@@ -44,7 +50,9 @@ def test_early_stopping_ends_after_patience_evaluations_without_improvement(tiny
     assert len(outcome.eval_losses) == 3
 
 
-def test_interrupted_training_resumes_from_its_checkpoint_to_the_same_step_count(tiny_model: Path, tmp_path: Path) -> None:
+def test_interrupted_training_resumes_from_its_checkpoint_to_the_same_step_count(
+    tiny_model: Path, tmp_path: Path
+) -> None:
     from transformers import TrainerCallback
 
     train, evaluation = examples()
@@ -70,16 +78,32 @@ def test_interrupted_training_resumes_from_its_checkpoint_to_the_same_step_count
 
 def test_eval_loss_falls_with_training(tiny_model: Path, tmp_path: Path) -> None:
     train, evaluation = examples(120)
-    outcome = train_adapter(small_config(tiny_model, epochs=2, max_length=96, eval_every=5), train, evaluation,
-                            tmp_path / "w", progress=False)
+    outcome = train_adapter(
+        small_config(tiny_model, epochs=2, max_length=96, eval_every=5),
+        train,
+        evaluation,
+        tmp_path / "w",
+        progress=False,
+    )
     losses = outcome.eval_losses
     assert losses[-1] < losses[0] - 0.5
 
 
-def write_config(tmp_path: Path, tiny_model: Path, data: list[dict], policy: str = "lora-release", name: str = "fire") -> Path:
+def write_config(
+    tmp_path: Path, tiny_model: Path, data: list[dict], policy: str = "lora-release", name: str = "fire"
+) -> Path:
     config = {
-        "name": name, "base_model": str(tiny_model), "data": data, "epochs": 1, "learning_rate": 5e-3,
-        "batch_size": 8, "max_length": 64, "eval_every": 5, "policy": policy, "suites": ["mmlu", "domain"], "eval_limit": 1,
+        "name": name,
+        "base_model": str(tiny_model),
+        "data": data,
+        "epochs": 1,
+        "learning_rate": 5e-3,
+        "batch_size": 8,
+        "max_length": 64,
+        "eval_every": 5,
+        "policy": policy,
+        "suites": ["mmlu", "domain"],
+        "eval_limit": 1,
         "output_dir": str(tmp_path / "out"),
         "lora": {"target_modules": ["q_proj", "v_proj"]},
     }
@@ -103,7 +127,9 @@ def test_gated_training_promotes_then_rejects_on_a_failing_gate(tiny_model: Path
     entry_dir = tmp_path / "out" / "registry" / "fire" / "1.0.0"
     entry = json.loads((entry_dir / "entry.json").read_text())
     assert entry["adapter_fingerprint"].startswith("sha256:") and entry["datasets"] == ["emergency@1.0.0"]
-    assert (entry_dir / "README.md").read_text().startswith("---") and (entry_dir / "adapter" / "adapter_config.json").is_file()
+    assert (entry_dir / "README.md").read_text().startswith("---") and (
+        entry_dir / "adapter" / "adapter_config.json"
+    ).is_file()
     record = json.loads((entry_dir / "training-record.json").read_text())
     assert record["curves"] and record["config_sha256"] and record["datasets"][0]["sha256"]
     code, out, _ = invoke("runs", "--json")
@@ -116,11 +142,15 @@ def test_gated_training_promotes_then_rejects_on_a_failing_gate(tiny_model: Path
         "name: strict\nrules:\n  - id: impossible\n    metric: domain.accuracy\n    min: 0.99\n"
         "    article: EU AI Act Art. 15(1)\n    why: the tiny model cannot reach this\n"
     )
-    rejected = write_config(tmp_path, tiny_model, [{"file": str(subset), "name": "emergency"}], policy=str(strict), name="fire2")
+    rejected = write_config(
+        tmp_path, tiny_model, [{"file": str(subset), "name": "emergency"}], policy=str(strict), name="fire2"
+    )
     code, out, err = invoke("train", str(rejected))
     assert code == 1 and "REJECTED" in out and "impossible" in out
     assert "baseline: reusing run" in err  # same model, suites and items: the baseline is not evaluated again
-    assert not (tmp_path / "out" / "registry" / "fire2").exists() and (tmp_path / "out" / "fire2" / "REJECTED").is_file()
+    assert (
+        not (tmp_path / "out" / "registry" / "fire2").exists() and (tmp_path / "out" / "fire2" / "REJECTED").is_file()
+    )
 
 
 def test_preflight_refuses_data_that_fails_its_checks(tiny_model: Path, tmp_path: Path, subset: Path) -> None:
@@ -134,8 +164,12 @@ def test_preflight_refuses_data_that_fails_its_checks(tiny_model: Path, tmp_path
     assert len([line for line in err.splitlines() if line.startswith("harness: error")]) == 1
 
     ratings = tmp_path / "ratings.csv"
-    ratings.write_text("item_id,rater_id,label\n" + "".join(f"i{i},a,x\ni{i},b,{'x' if i % 2 else 'y'}\n" for i in range(20)))
-    config = write_config(tmp_path, tiny_model, [{"file": str(subset), "name": "emergency", "ratings": str(ratings)}], name="lowk")
+    ratings.write_text(
+        "item_id,rater_id,label\n" + "".join(f"i{i},a,x\ni{i},b,{'x' if i % 2 else 'y'}\n" for i in range(20))
+    )
+    config = write_config(
+        tmp_path, tiny_model, [{"file": str(subset), "name": "emergency", "ratings": str(ratings)}], name="lowk"
+    )
     code, _, err = invoke("train", str(config))
     assert code == 1 and "rater agreement kappa" in err and "below the required 0.7" in err
 

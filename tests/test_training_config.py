@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness.training.config import load_train_config
 
 from harness.errors import InputError
+from harness.training.config import load_train_config
 
 GOOD = """\
 name: fire-advisor
@@ -37,7 +37,10 @@ def test_defaults_follow_the_methodology_notes(tmp_path: Path) -> None:
         (GOOD.replace("    weight: 0.8\n", "    weight: -1\n"), ":5: data.0.weight"),
         (GOOD + "lora:\n  rank: 0\n", ":10: lora.rank"),
         (GOOD + "schedule:\n  min_lr: 0.1\n", "min_lr must not exceed learning_rate"),
-        (GOOD.replace("  - file: general.jsonl\n    name: general-replay\n", "  - file: general.jsonl\n"), "needs the name"),
+        (
+            GOOD.replace("  - file: general.jsonl\n    name: general-replay\n", "  - file: general.jsonl\n"),
+            "needs the name",
+        ),
         (GOOD + "epoch: 3\n", ":9: epoch: Extra inputs are not permitted"),
     ],
 )

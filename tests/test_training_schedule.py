@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from harness.training.schedule import cosine_with_floor, warmup_steps_for
 from hypothesis import given
 from hypothesis import strategies as st
+
+from harness.training.schedule import cosine_with_floor, warmup_steps_for
 
 
 @given(
@@ -17,8 +18,9 @@ from hypothesis import strategies as st
     floor_share=st.floats(0.0, 1.0),
     cycles=st.integers(1, 4),
 )
-def test_peak_at_end_of_warmup_and_never_below_the_floor(total: int, warmup_ratio: float, peak: float,
-                                                         floor_share: float, cycles: int) -> None:
+def test_peak_at_end_of_warmup_and_never_below_the_floor(
+    total: int, warmup_ratio: float, peak: float, floor_share: float, cycles: int
+) -> None:
     warmup = warmup_steps_for(total, warmup_ratio, None)
     min_lr = peak * floor_share
     lr = cosine_with_floor(total, warmup, peak_lr=peak, min_lr=min_lr, cycles=cycles)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InputError
-from harness.yaml_files import read_yaml, validate_yaml
+from harness.files.yaml_files import read_yaml, validate_yaml
 
 
 class LoraSettings(BaseModel):
@@ -85,7 +85,9 @@ class TrainConfig(BaseModel):
     suites: list[str] = Field(default_factory=lambda: ["mmlu", "domain"])
     eval_limit: int | None = Field(default=None, ge=1, description="items per MMLU subject in the gate's runs")
     max_gen_toks: int | None = Field(default=None, ge=1, description="cap on generated tokens in the gate's runs")
-    output_dir: Path = Field(default=Path("training-runs"), description="work folder; promoted adapters go to <output_dir>/registry")
+    output_dir: Path = Field(
+        default=Path("training-runs"), description="work folder; promoted adapters go to <output_dir>/registry"
+    )
 
     @model_validator(mode="after")
     def _schedule_fits(self) -> TrainConfig:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Any
-
-from harness.suites.domain import is_held_out
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import DataError
+from harness.suites.domain import is_held_out
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 
 MC_INSTRUCTION = "Choose the best immediate action for the emergency below."
 EVAL_EVERY = 10  # one training item in ten is kept for eval loss
@@ -40,7 +43,9 @@ def to_example(row: dict[str, Any], source: str) -> Example:
         return Example(item_id, prompt, str(row["output"]).strip(), source)
     if {"question", "choices", "answer"} <= set(row):
         choices = list(row["choices"])
-        return Example(item_id, f"{MC_INSTRUCTION}\n\n{str(row['question']).strip()}", str(choices[int(row["answer"])]), source)
+        return Example(
+            item_id, f"{MC_INSTRUCTION}\n\n{str(row['question']).strip()}", str(choices[int(row["answer"])]), source
+        )
     raise DataError(f"{source}: row {item_id or '?'} has neither instruction/output nor question/choices/answer")
 
 
@@ -74,7 +79,7 @@ def mix(sources: list[tuple[list[Example], float]], seed: int) -> list[Example]:
     return out
 
 
-def tokenize(example: Example, tokenizer: Any, max_length: int) -> dict[str, list[int]]:
+def tokenize(example: Example, tokenizer: PreTrainedTokenizerBase, max_length: int) -> dict[str, list[int]]:
     """Chat-template token ids with labels on the response only (prompt labels are -100)."""
     messages = [{"role": "user", "content": example.prompt}, {"role": "assistant", "content": example.response}]
     prompt_text = tokenizer.apply_chat_template(messages[:1], tokenize=False, add_generation_prompt=True)
@@ -82,9 +87,9 @@ def tokenize(example: Example, tokenizer: Any, max_length: int) -> dict[str, lis
     if not full_text.startswith(prompt_text):
         raise DataError("the tokenizer's chat template does not extend the prompt with the response")
     prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    response_ids = tokenizer(full_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+    response_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
     keep_prompt = max(0, min(len(prompt_ids), max_length - min(len(response_ids), max_length // 2)))
-    prompt_ids = prompt_ids[len(prompt_ids) - keep_prompt:]  # keep the end of a long prompt, next to the answer
+    prompt_ids = prompt_ids[len(prompt_ids) - keep_prompt :]  # keep the end of a long prompt, next to the answer
     response_ids = response_ids[: max_length - len(prompt_ids)]
     return {
         "input_ids": prompt_ids + response_ids,

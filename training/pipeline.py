@@ -23,13 +23,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.training.config import DataSource, TrainConfig, load_train_config
-
-from harness.atomic import atomic_write_json, atomic_write_text
 from harness.errors import HarnessError
-from harness.hashing import sha256_file
-from harness.modelref import ModelRef
+from harness.files.atomic import atomic_write_json, atomic_write_text
+from harness.files.hashing import sha256_file
+from harness.models.modelref import ModelRef
+from harness.runner.spec import RunSpec
 from harness.store import RunStore
+from harness.training.config import DataSource, TrainConfig, load_train_config
 
 RECORD_FILE = "training-record.json"
 ENTRY_FILE = "entry.json"
@@ -73,13 +73,19 @@ def preflight(config: TrainConfig, store: RunStore, say: Say) -> list[tuple[Data
         path = Path(record.file) if source.file is None else Path(source.file)
         ok, _, actual = verify_dataset(store, ref, path)
         if not ok:
-            raise Refused(f"preflight: {path} no longer matches {ref} (sha256 {actual[:12]}…, registered {record.sha256[:12]}…)")
+            raise Refused(
+                f"preflight: {path} no longer matches {ref} (sha256 {actual[:12]}…, registered {record.sha256[:12]}…)"
+            )
         suite = source.expectations or "instruction-data"
         report = validate_frame(read_table(path), suite, data_label=str(path))
         add_evidence(store, ref, "validation", report.model_dump(mode="json"))
         if not report.success:
-            failed = ", ".join(f"{o.type}[{o.column}]" if o.column else o.type for o in report.outcomes if not o.success)
-            raise Refused(f"preflight: {ref} fails {report.evaluated - report.passed} of {report.evaluated} expectations of {report.suite}: {failed}")
+            failed = ", ".join(
+                f"{o.type}[{o.column}]" if o.column else o.type for o in report.outcomes if not o.success
+            )
+            raise Refused(
+                f"preflight: {ref} fails {report.evaluated - report.passed} of {report.evaluated} expectations of {report.suite}: {failed}"
+            )
         if source.ratings is not None:
             agreement = agreement_report(source.ratings, n_boot=200)
             add_evidence(store, ref, "agreement", agreement.model_dump(mode="json"))
@@ -87,26 +93,33 @@ def preflight(config: TrainConfig, store: RunStore, say: Say) -> list[tuple[Data
             kappa = agreement.metric("kappa")
             if kappa is None or kappa.value is None or kappa.value < config.min_kappa:
                 value = "not computable" if kappa is None or kappa.value is None else f"{kappa.value:.3f}"
-                raise Refused(f"preflight: {ref} rater agreement kappa {value} is below the required {config.min_kappa}")
+                raise Refused(
+                    f"preflight: {ref} rater agreement kappa {value} is below the required {config.min_kappa}"
+                )
         say(f"preflight: {ref} verified, {report.passed}/{report.evaluated} expectations passed")
         checked.append((source, ref, path))
     return checked
 
 
-def find_reusable_run(store: RunStore, fingerprint: str, spec: dict[str, Any]) -> Path | None:
-    """A finished run of this fingerprint asked exactly ``spec`` (suites, items, decoding, data), if the store has one."""
-    wanted = {k: v for k, v in spec.items() if k not in ("adapter", "skip_unavailable")}
-    wanted["suites"] = sorted(_expanded(wanted["suites"]))
+def find_reusable_run(store: RunStore, spec: RunSpec) -> Path | None:
+    """A finished run of the same model (fingerprint, dtype, device) that asked exactly ``spec``'s suites,
+    items, decoding and data, if the store has one."""
+    from harness.errors import InputError
+
+    wanted = spec.run_settings() | {"suites": sorted(_expanded(spec.suites))}
+    fingerprint = spec.model.fingerprint()
     for row in store.runs():
         if row.fingerprint != fingerprint:
             continue
         run_dir = Path(row.path)
-        spec_file = run_dir / "run-spec.json"
-        if not ((run_dir / "results.json").is_file() and spec_file.is_file()):
+        if not (run_dir / "results.json").is_file():
             continue
-        stored = json.loads(spec_file.read_text(encoding="utf-8"))["spec"]
-        stored["suites"] = sorted(_expanded(stored["suites"]))
-        if all(stored.get(k) == v for k, v in wanted.items()):
+        try:
+            stored = RunSpec.load(run_dir)
+        except InputError:
+            continue
+        same_model = (stored.model.dtype, stored.model.device) == (spec.model.dtype, spec.model.device)
+        if same_model and stored.run_settings() | {"suites": sorted(_expanded(stored.suites))} == wanted:
             return run_dir
     return None
 
@@ -143,14 +156,13 @@ def run_pipeline(
     extra_callbacks: list[Any] | None = None,
     data_dir: str | None = None,
 ) -> PipelineResult:
+    from harness.data.tables import read_records
+    from harness.gate.judging import judge_run
+    from harness.paths import cache_dir
+    from harness.runner.execute import execute_run
+    from harness.schema.results import load_results
     from harness.training.data import mix, split_examples, to_example
     from harness.training.trainer import train_adapter
-
-    from harness.data.tables import read_records
-    from harness.judging import judge_run
-    from harness.paths import cache_dir
-    from harness.results import load_results
-    from harness.runner import RunSpec, execute_run
 
     config = load_train_config(config_path)
     work_dir = config.output_dir / config.name
@@ -161,19 +173,21 @@ def run_pipeline(
     base_ref.check()
     base_fingerprint = base_ref.fingerprint()
     spec_kwargs: dict[str, Any] = {
-        "suites": config.suites, "limit": config.eval_limit, "data_dir": data_dir, "skip_unavailable": True,
+        "suites": config.suites,
+        "limit": config.eval_limit,
+        "data_dir": data_dir,
+        "skip_unavailable": True,
         "gen_kwargs": {"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else {},
     }
-    from dataclasses import asdict
-
-    baseline_spec = RunSpec(base=config.base_model, **spec_kwargs)
-    baseline_dir = find_reusable_run(store, base_fingerprint, asdict(baseline_spec))
+    baseline_spec = RunSpec(model=base_ref, **spec_kwargs)
+    baseline_dir = find_reusable_run(store, baseline_spec)
     if baseline_dir is not None:
         say(f"baseline: reusing run {baseline_dir.name} of the same model, suites and items")
     else:
         say("baseline: evaluating the base model")
-        _, baseline_dir = execute_run(baseline_spec, runs_dir, store=store,
-                                      cache_root=cache_dir(), progress=lambda m: say(f"baseline: {m}"))
+        _, baseline_dir = execute_run(
+            baseline_spec, runs_dir, store=store, cache_root=cache_dir(), progress=lambda m: say(f"baseline: {m}")
+        )
 
     examples = []
     for (_, ref, path), (_, weight) in zip(sources, config.mix(), strict=True):
@@ -182,10 +196,20 @@ def run_pipeline(
         examples.append((train, evaluation, weight, ref, dropped))
     train_set = mix([(t, w) for t, _, w, _, _ in examples], config.seed)
     eval_set = [e for _, ev, _, _, _ in examples for e in ev]
-    say(f"training: {len(train_set)} examples in the mix, {len(eval_set)} for eval loss, "
-        f"{sum(d for *_, d in examples)} held-out domain items excluded")
-    outcome = train_adapter(config, train_set, eval_set, work_dir, resume=resume, progress=progress,
-                            extra_callbacks=extra_callbacks, identity=_training_identity(config, train_set, eval_set))
+    say(
+        f"training: {len(train_set)} examples in the mix, {len(eval_set)} for eval loss, "
+        f"{sum(d for *_, d in examples)} held-out domain items excluded"
+    )
+    outcome = train_adapter(
+        config,
+        train_set,
+        eval_set,
+        work_dir,
+        resume=resume,
+        progress=progress,
+        extra_callbacks=extra_callbacks,
+        identity=_training_identity(config, train_set, eval_set),
+    )
     record: dict[str, Any] = {
         "schema_version": "1",
         "name": config.name,
@@ -193,7 +217,10 @@ def run_pipeline(
         "config_sha256": sha256_file(Path(config_path)),
         "base_model": config.base_model,
         "base_fingerprint": base_fingerprint,
-        "datasets": [{"ref": ref, "sha256": sha256_file(path), "weight": w} for (_, ref, path), (_, w) in zip(sources, config.mix(), strict=True)],
+        "datasets": [
+            {"ref": ref, "sha256": sha256_file(path), "weight": w}
+            for (_, ref, path), (_, w) in zip(sources, config.mix(), strict=True)
+        ],
         "examples": {"train": len(train_set), "eval": len(eval_set)},
         "hyperparameters": config.model_dump(mode="json", exclude={"data", "output_dir"}),
         "steps": outcome.global_step,
@@ -211,19 +238,33 @@ def run_pipeline(
     tuned_ref = ModelRef(config.base_model, adapter=str(outcome.adapter_dir))
     record["adapter_fingerprint"] = tuned_ref.fingerprint()
     losses = outcome.eval_losses
-    say(f"training: {outcome.global_step} steps in {outcome.seconds:.0f} s"
+    say(
+        f"training: {outcome.global_step} steps in {outcome.seconds:.0f} s"
         + (f", eval loss {losses[0]:.3f} -> {min(losses):.3f}" if losses else "")
-        + (" (stopped early)" if outcome.stopped_early else ""))
+        + (" (stopped early)" if outcome.stopped_early else "")
+    )
 
     say("tuned: evaluating base + adapter")
-    tuned_result, tuned_dir = execute_run(RunSpec(base=config.base_model, adapter=str(outcome.adapter_dir), **spec_kwargs),
-                                          runs_dir, store=store, cache_root=cache_dir(), progress=lambda m: say(f"tuned: {m}"))
+    tuned_result, tuned_dir = execute_run(
+        RunSpec(model=tuned_ref, **spec_kwargs),
+        runs_dir,
+        store=store,
+        cache_root=cache_dir(),
+        progress=lambda m: say(f"tuned: {m}"),
+    )
     record["baseline_run"] = baseline_dir.name
     record["tuned_run"] = tuned_result.run_id
     atomic_write_json(work_dir / RECORD_FILE, record)
     atomic_write_json(tuned_dir / RECORD_FILE, record)  # the dossier of the tuned run shows it
-    verdict = judge_run(config.policy, tuned_result, tuned_dir, load_results(baseline_dir), store, baseline_dir,
-                        [ref for _, ref, _ in sources])
+    verdict = judge_run(
+        config.policy,
+        tuned_result,
+        tuned_dir,
+        load_results(baseline_dir),
+        store,
+        baseline_dir,
+        [ref for _, ref, _ in sources],
+    )
     if verdict.verdict != "pass":
         failed = [o for o in verdict.outcomes if o.blocking]
         reasons = "; ".join(f"{o.rule_id} ({o.outcome}: {o.evidence})" for o in failed)
@@ -237,13 +278,22 @@ def run_pipeline(
     shutil.copytree(outcome.adapter_dir, entry_dir / "adapter")
     from harness.reports.dossier import render_dossier
 
-    dossier = render_dossier(tuned_dir, entry_dir / "dossier", store=store, datasets=[ref for _, ref, _ in sources], kind="model")
+    dossier = render_dossier(
+        tuned_dir, entry_dir / "dossier", store=store, datasets=[ref for _, ref, _ in sources], kind="model"
+    )
     shutil.copy(dossier.readme, entry_dir / "README.md")
     entry = {
-        "name": config.name, "version": version, "why": why, "adapter_fingerprint": record["adapter_fingerprint"],
-        "base_model": config.base_model, "base_fingerprint": base_fingerprint,
-        "datasets": [d["ref"] for d in record["datasets"]], "tuned_run": tuned_result.run_id,
-        "baseline_run": baseline_dir.name, "verdict": verdict.verdict, "policy": verdict.policy,
+        "name": config.name,
+        "version": version,
+        "why": why,
+        "adapter_fingerprint": record["adapter_fingerprint"],
+        "base_model": config.base_model,
+        "base_fingerprint": base_fingerprint,
+        "datasets": [d["ref"] for d in record["datasets"]],
+        "tuned_run": tuned_result.run_id,
+        "baseline_run": baseline_dir.name,
+        "verdict": verdict.verdict,
+        "policy": verdict.policy,
         "promoted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic_write_json(entry_dir / ENTRY_FILE, entry)
@@ -254,7 +304,7 @@ def run_pipeline(
 
 def _training_identity(config: TrainConfig, train: list[Any], evaluation: list[Any]) -> str:
     """SHA-256 of what a checkpoint was trained on: the config (less paths) and the examples, in order."""
-    from harness.hashing import sha256_text
+    from harness.files.hashing import sha256_text
 
     settings = config.model_dump(mode="json", exclude={"output_dir", "policy", "suites", "eval_limit", "max_gen_toks"})
     examples = [[e.id, e.prompt, e.response] for e in train] + [["eval", e.id] for e in evaluation]

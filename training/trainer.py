@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError, InputError
+from harness.models.modelref import ModelRef
 from harness.training.config import TrainConfig
 from harness.training.data import Example, tokenize
 from harness.training.schedule import cosine_with_floor, warmup_steps_for
-
-from harness.errors import HarnessError, InputError
-from harness.modelref import ModelRef
 
 CHECKPOINTS = "checkpoints"
 ADAPTER = "adapter"
@@ -48,7 +47,7 @@ def _callbacks() -> tuple[type, type]:
 
         def __init__(self, enabled: bool) -> None:
             self.enabled = enabled
-            self.bar: Any = None
+            self.bar: tqdm | None = None
             self.postfix: dict[str, str] = {}
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -111,22 +110,32 @@ def train_adapter(
     if resume and not has_checkpoint:
         raise InputError(f"{checkpoints}: no checkpoint to resume from")
     if has_checkpoint and not resume:
-        raise InputError(f"{checkpoints} holds checkpoints of an earlier run: pass --resume, or use a new output directory")
+        raise InputError(
+            f"{checkpoints} holds checkpoints of an earlier run: pass --resume, or use a new output directory"
+        )
     if resume and (work_dir / ADAPTER / "adapter_config.json").is_file():
-        raise InputError(f"{work_dir}: this training finished already (adapter saved); use a new output directory to retrain")
+        raise InputError(
+            f"{work_dir}: this training finished already (adapter saved); use a new output directory to retrain"
+        )
     marker = checkpoints / "training-identity.txt"
     if identity is not None:
         if resume and marker.is_file() and marker.read_text(encoding="utf-8").strip() != identity:
-            raise InputError(f"{checkpoints}: the config or the training data changed since these checkpoints; "
-                             "start again in a new output directory")
+            raise InputError(
+                f"{checkpoints}: the config or the training data changed since these checkpoints; "
+                "start again in a new output directory"
+            )
         checkpoints.mkdir(parents=True, exist_ok=True)
         marker.write_text(identity + "\n", encoding="utf-8")
 
     torch.manual_seed(config.seed)
-    model, tokenizer = ModelRef(config.base_model).load()
+    loaded = ModelRef(config.base_model).load()
+    model, tokenizer = loaded.model, loaded.tokenizer
     lora = LoraConfig(
-        r=config.lora.rank, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
-        target_modules=config.lora.target_modules, task_type="CAUSAL_LM",
+        r=config.lora.rank,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=config.lora.target_modules,
+        task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
     train_rows = [tokenize(e, tokenizer, config.max_length) for e in train]
@@ -137,10 +146,15 @@ def train_adapter(
         def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
             warmup = warmup_steps_for(num_training_steps, config.schedule.warmup_ratio, config.schedule.warmup_steps)
             multiplier = cosine_with_floor(
-                num_training_steps, warmup, peak_lr=config.learning_rate, min_lr=config.schedule.min_lr,
+                num_training_steps,
+                warmup,
+                peak_lr=config.learning_rate,
+                min_lr=config.schedule.min_lr,
                 cycles=config.schedule.cycles,
             )
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, multiplier)
+            target = optimizer if optimizer is not None else self.optimizer
+            assert target is not None, "the Trainer creates its optimizer before its scheduler"
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(target, multiplier)
             return self.lr_scheduler
 
     args = TrainingArguments(
@@ -202,14 +216,18 @@ def train_adapter(
         if "loss" in entry or "eval_loss" in entry
     ]
     outcome = TrainingOutcome(
-        adapter_dir=None, global_step=state.global_step, max_steps=state.max_steps,
+        adapter_dir=None,
+        global_step=state.global_step,
+        max_steps=state.max_steps,
         stopped_early=not stopper.requested and state.global_step < state.max_steps,
-        interrupted=stopper.requested, curves=curves, seconds=round(time.perf_counter() - started, 2),
+        interrupted=stopper.requested,
+        curves=curves,
+        seconds=round(time.perf_counter() - started, 2),
     )
     if stopper.requested:
         return outcome
     adapter_dir = work_dir / ADAPTER
-    trainer.model.save_pretrained(str(adapter_dir), safe_serialization=True)
+    model.save_pretrained(str(adapter_dir), safe_serialization=True)  # the best checkpoint, reloaded in place
     if not (adapter_dir / "adapter_config.json").is_file():
         raise HarnessError(f"{adapter_dir}: peft wrote no adapter")
     outcome.adapter_dir = adapter_dir

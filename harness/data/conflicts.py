@@ -85,9 +85,16 @@ def resolve_item(item_id: str, labels: list[str], confidences: list[float] | Non
         status = "needs-third-expert"
     label = None if status in ("needs-third-expert", "needs-second-rater") else top_label
     return ResolvedItem(
-        item_id=item_id, label=label, status=status, disputed=bool(reasons), agreement=top_count / len(labels),
-        n_raters=len(labels), votes=dict(votes), alternatives=[v for v, _ in ranked if v != label],
-        confidence_spread=spread, reasons=reasons,
+        item_id=item_id,
+        label=label,
+        status=status,
+        disputed=bool(reasons),
+        agreement=top_count / len(labels),
+        n_raters=len(labels),
+        votes=dict(votes),
+        alternatives=[v for v, _ in ranked if v != label],
+        confidence_spread=spread,
+        reasons=reasons,
     )
 
 
@@ -111,16 +118,21 @@ def resolve_ratings(path: str | Path) -> ConflictReport:
         confidences = group["confidence"].astype(float).dropna().tolist() if has_confidence else None
         items.append(resolve_item(str(item_id), group["label"].astype(str).tolist(), confidences or None))
     return ConflictReport(
-        source=str(path), n_items=len(items),
+        source=str(path),
+        n_items=len(items),
         agreed=sum(i.status == "agreed" for i in items),
         resolved_by_majority=sum(i.status == "majority" for i in items),
         needs_third_expert=sum(i.status == "needs-third-expert" for i in items),
         needs_second_rater=sum(i.status == "needs-second-rater" for i in items),
-        disputed=sum(i.disputed for i in items), confidence_gap=CONFIDENCE_GAP, items=items,
+        disputed=sum(i.disputed for i in items),
+        confidence_gap=CONFIDENCE_GAP,
+        items=items,
     )
 
 
-def apply_resolution(rows: list[dict[str, Any]], report: ConflictReport, *, id_field: str, label_field: str) -> list[dict[str, Any]]:
+def apply_resolution(
+    rows: list[dict[str, Any]], report: ConflictReport, *, id_field: str, label_field: str
+) -> list[dict[str, Any]]:
     """The dataset with resolved labels and the notes' dispute metadata on each row.
 
     Rows whose item needs a third expert keep their label field empty (None) until one

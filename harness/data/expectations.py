@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import DataError, InputError
-from harness.yaml_files import line_of, read_yaml, shipped_or_path
+from harness.files.yaml_files import line_of, read_yaml, shipped_or_path
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
+
 
 EXAMPLE_ROWS = 5
 
@@ -93,7 +97,7 @@ def resolve_suite_path(path: str | Path) -> Path:
     return shipped_or_path(path, "expectations", InputError, "expectation suite")
 
 
-def validate_frame(frame: Any, suite_path: str | Path, *, data_label: str) -> ValidationReport:
+def validate_frame(frame: DataFrame, suite_path: str | Path, *, data_label: str) -> ValidationReport:
     """Run the suite over ``frame`` in an ephemeral GX context; one outcome per expectation, in file order."""
     gx = _gx()
     name, entries, objects = load_expectation_suite(suite_path)
@@ -117,17 +121,30 @@ def validate_frame(frame: Any, suite_path: str | Path, *, data_label: str) -> Va
         kwargs = {k: v for k, v in entry.items() if k != "type"}
         outcomes.append(
             ExpectationOutcome(
-                type=entry["type"], column=_column_key(kwargs), kwargs=kwargs, success=bool(match.success),
-                unexpected_count=res.get("unexpected_count"), unexpected_percent=res.get("unexpected_percent"),
-                unexpected_rows=[int(i) for i in (res.get("unexpected_index_list") or [])[:50] if isinstance(i, (int, float))],
+                type=entry["type"],
+                column=_column_key(kwargs),
+                kwargs=kwargs,
+                success=bool(match.success),
+                unexpected_count=res.get("unexpected_count"),
+                unexpected_percent=res.get("unexpected_percent"),
+                unexpected_rows=[
+                    int(i) for i in (res.get("unexpected_index_list") or [])[:50] if isinstance(i, (int, float))
+                ],
                 examples=list(res.get("partial_unexpected_list") or [])[:EXAMPLE_ROWS],
                 observed_value=_plain(res.get("observed_value")),
             )
         )
     passed = sum(o.success for o in outcomes)
     return ValidationReport(
-        suite=name, suite_path=str(suite_path), data=data_label, rows=len(frame), success=passed == len(outcomes),
-        evaluated=len(outcomes), passed=passed, outcomes=outcomes, gx_version=gx.__version__,
+        suite=name,
+        suite_path=str(suite_path),
+        data=data_label,
+        rows=len(frame),
+        success=passed == len(outcomes),
+        evaluated=len(outcomes),
+        passed=passed,
+        outcomes=outcomes,
+        gx_version=gx.__version__,
     )
 
 
@@ -180,7 +197,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b or str(a) == str(b)
 
 
-def _hashable(frame: Any) -> Any:
+def _hashable(frame: DataFrame) -> DataFrame:
     """Nested values (dicts, lists) as canonical JSON text, so uniqueness checks can hash them."""
     import json
 

@@ -15,19 +15,27 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.atomic import atomic_write_json
 from harness.data.tables import column_summary, read_table, table_format
 from harness.errors import DataError, InputError
-from harness.hashing import sha256_file
+from harness.files.atomic import atomic_write_json
+from harness.files.hashing import sha256_file
 from harness.paths import harness_home
-from harness.results import Metric, proportion_metric
+from harness.schema.results import Metric, proportion_metric
 from harness.store import RunStore
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")
 VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 SOURCE_TYPES = (
-    "interview", "sop", "after-action-report", "oracle-labels", "public-benchmark", "expert-annotation",
-    "synthetic", "regulation", "web", "other",
+    "interview",
+    "sop",
+    "after-action-report",
+    "oracle-labels",
+    "public-benchmark",
+    "expert-annotation",
+    "synthetic",
+    "regulation",
+    "web",
+    "other",
 )
 PROVENANCE_FILE = "provenance.json"
 
@@ -114,7 +122,9 @@ def register_dataset(
     """
     path = Path(path)
     if not NAME_RE.match(name):
-        raise InputError(f"dataset name {name!r}: use lowercase letters, digits, - and _ (it becomes part of metric names)")
+        raise InputError(
+            f"dataset name {name!r}: use lowercase letters, digits, - and _ (it becomes part of metric names)"
+        )
     if version is not None and not VERSION_RE.match(version):
         raise InputError(f"--version {version!r} is not a semantic version X.Y.Z")
     if parent is not None:
@@ -143,11 +153,21 @@ def register_dataset(
     sources = sources or []
     experts = [s.expert for s in sources if s.expert]
     record = DatasetRecord(
-        name=name, version=version, sha256=digest, bytes=path.stat().st_size, format=fmt, rows=len(frame),
-        columns=column_summary(frame), sources=sources,
-        contributors=sorted(set((contributors or []) + experts)), license=license, description=description,
-        file=str(path.resolve()), created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        parent=parent, transform=transform,
+        name=name,
+        version=version,
+        sha256=digest,
+        bytes=path.stat().st_size,
+        format=fmt,
+        rows=len(frame),
+        columns=column_summary(frame),
+        sources=sources,
+        contributors=sorted(set((contributors or []) + experts)),
+        license=license,
+        description=description,
+        file=str(path.resolve()),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        parent=parent,
+        transform=transform,
     )
     store.add_dataset(name, version, digest, record.created_at, record.model_dump(mode="json"))
     write_provenance(store, record.ref)
@@ -167,7 +187,7 @@ def verify_dataset(store: RunStore, ref: str, path: str | Path) -> tuple[bool, D
 def lineage(store: RunStore, ref: str) -> tuple[list[DatasetRecord], list[tuple[int, DatasetRecord]]]:
     """The ancestors of ``ref`` (oldest first) and the tree of its descendants as (depth, record)."""
     record = get_record(store, ref)
-    ancestors = []
+    ancestors: list[DatasetRecord] = []
     seen = {record.ref}
     parent = record.parent
     while parent:
@@ -196,7 +216,9 @@ def lineage(store: RunStore, ref: str) -> tuple[list[DatasetRecord], list[tuple[
 def add_evidence(store: RunStore, ref: str, kind: str, payload: dict[str, Any]) -> Path:
     """Attach evidence (validation, agreement, conflicts) to a version; rewrites its provenance.json."""
     record = get_record(store, ref)
-    store.add_evidence(record.name, record.version, kind, datetime.now(timezone.utc).isoformat(timespec="seconds"), payload)
+    store.add_evidence(
+        record.name, record.version, kind, datetime.now(timezone.utc).isoformat(timespec="seconds"), payload
+    )
     return write_provenance(store, ref)
 
 
@@ -233,7 +255,9 @@ def dataset_metrics(store: RunStore, ref: str) -> list[Metric]:
     metrics: list[Metric] = [Metric(name=f"{prefix}.rows", value=record.rows, n=record.rows)]
     validation = evidence.get("validation")
     if validation:
-        metrics.append(proportion_metric(f"{prefix}.expectations_passed", validation["passed"], validation["evaluated"]))
+        metrics.append(
+            proportion_metric(f"{prefix}.expectations_passed", validation["passed"], validation["evaluated"])
+        )
     agreement = evidence.get("agreement")
     if agreement:
         for m in agreement["metrics"]:
@@ -242,7 +266,9 @@ def dataset_metrics(store: RunStore, ref: str) -> list[Metric]:
     if conflicts:
         metrics.append(proportion_metric(f"{prefix}.disputed_share", conflicts["disputed"], conflicts["n_items"]))
         metrics.append(
-            proportion_metric(f"{prefix}.needs_third_expert_share", conflicts["needs_third_expert"], conflicts["n_items"])
+            proportion_metric(
+                f"{prefix}.needs_third_expert_share", conflicts["needs_third_expert"], conflicts["n_items"]
+            )
         )
     return metrics
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import DataError
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
+
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -18,7 +22,7 @@ def table_format(path: Path) -> str:
     return fmt
 
 
-def read_table(path: str | Path, *, required: tuple[str, ...] = ()) -> Any:
+def read_table(path: str | Path, *, required: tuple[str, ...] = ()) -> DataFrame:
     """The file as a DataFrame; a missing, empty, non-UTF-8 or malformed file is a DataError naming where."""
     import pandas as pd
 
@@ -49,7 +53,7 @@ def read_table(path: str | Path, *, required: tuple[str, ...] = ()) -> Any:
     return frame
 
 
-def _read_jsonl(path: Path, text: str) -> Any:
+def _read_jsonl(path: Path, text: str) -> DataFrame:
     import pandas as pd
 
     rows = []
@@ -66,7 +70,7 @@ def _read_jsonl(path: Path, text: str) -> Any:
     return pd.DataFrame(rows)
 
 
-def _read_csv(path: Path, text: str) -> Any:
+def _read_csv(path: Path, text: str) -> DataFrame:
     import io
 
     import pandas as pd
@@ -77,12 +81,14 @@ def _read_csv(path: Path, text: str) -> Any:
         raise DataError(f"{path}: not a well-formed CSV file ({str(exc).strip()})") from None
 
 
-def column_summary(frame: Any) -> list[dict[str, Any]]:
+def column_summary(frame: DataFrame) -> list[dict[str, Any]]:
     """Per column: name, dtype, missing values and distinct values (nested values counted as text)."""
     out = []
     for name in frame.columns:
         column = frame[name]
-        hashable = column.map(lambda v: json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list)) else v)
+        hashable = column.map(
+            lambda v: json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list)) else v
+        )
         out.append(
             {
                 "name": str(name),
@@ -99,5 +105,6 @@ def read_records(path: str | Path, *, required: tuple[str, ...] = ()) -> list[di
     path = Path(path)
     frame = read_table(path, required=required)  # every check and one-line error of read_table
     if table_format(path) == "jsonl":
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return [dict(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return rows

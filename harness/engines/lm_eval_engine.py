@@ -1,8 +1,15 @@
-"""The lm-eval engine: one HFLM per run, project task YAMLs, item records out.
+"""The lm-eval engine: task descriptions become lm-eval task YAML, samples become item records.
 
 lm-eval does the model work (prompt building, batching, log-likelihoods, generation,
-filters, per-sample scoring); this adapter only feeds it the suites' task YAMLs and
-turns its per-sample output into :class:`~harness.results.ItemRecord` objects.
+filters, per-sample scoring); this adapter writes each engine-neutral task as a task
+YAML (including lm-eval's own stock YAML when a suite asks for a benchmark's standard
+prompt, so prompts, choices, filters and metrics are the stock task's by construction),
+wraps the run's loaded model in one ``HFLM``, and turns lm-eval's per-sample output into
+:class:`~harness.schema.results.ItemRecord` objects.
+
+It calls ``lm_eval.evaluator.evaluate`` with the same seeding and task preparation as
+``simple_evaluate``, without the environment probes (pip, nvcc, nvidia-smi, lscpu)
+that ``simple_evaluate`` adds: harness records its own environment.
 """
 
 from __future__ import annotations
@@ -10,99 +17,214 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib.metadata import version as package_version
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.atomic import atomic_write_text
+import yaml
+
+from harness.engines.base import EngineOutput, EngineSettings
 from harness.errors import DataError, HarnessError
-from harness.modelref import ModelRef
-from harness.results import ItemRecord
-from harness.suites.base import TaskSpec
+from harness.schema.results import ItemRecord
+from harness.schema.tasks import TaskSpec
+
+if TYPE_CHECKING:
+    from lm_eval.models.huggingface import HFLM
+
+    from harness.models.modelref import LoadedModel
 
 LM_EVAL_SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
 
+# The standard prompts of known benchmarks, as lm-eval's stock task files define them.
+_STANDARD_PROMPTS = {"mmlu": "mmlu/default/_default_template_yaml", "gsm8k": "gsm8k/gsm8k.yaml"}
 
-@dataclass
-class EngineOutput:
-    records: list[ItemRecord]
-    requests: int = 0
-    model_calls: int = 0
-    raw: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def cache_hits(self) -> int:
-        return self.requests - self.model_calls
+def standard_prompt_file(standard: str) -> Path:
+    """lm-eval's stock task file for a standard prompt name (``mmlu:anatomy``, ``mmlu``, ``gsm8k``)."""
+    benchmark, _, subject = standard.partition(":")
+    if benchmark == "mmlu" and subject:
+        relative = f"mmlu/default/mmlu_{subject}.yaml"
+    elif standard in _STANDARD_PROMPTS:
+        relative = _STANDARD_PROMPTS[standard]
+    else:
+        raise HarnessError(f"the lm-eval engine knows no standard prompt {standard!r}")
+    path = lm_eval_tasks_dir() / relative
+    if not path.is_file():
+        raise HarnessError(f"lm-eval's stock task file {relative} is missing; is the installed lm-eval 0.4.x?")
+    return path
+
+
+def lm_eval_tasks_dir() -> Path:
+    spec = find_spec("lm_eval")
+    if spec is None or not spec.submodule_search_locations:
+        raise HarnessError("lm-eval is not installed (pip install lm-eval)")
+    return Path(next(iter(spec.submodule_search_locations))) / "tasks"
+
+
+@cache
+def _stock_generation_kwargs(path: Path) -> dict[str, Any]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return dict(raw.get("generation_kwargs") or {})
+
+
+def task_yaml(task: TaskSpec) -> str:
+    """The lm-eval task YAML of an engine-neutral task."""
+    prompt = task.prompt
+    body: dict[str, Any] = {}
+    if prompt.standard is not None:
+        stock = standard_prompt_file(prompt.standard)
+        body["include"] = str(stock)
+        body |= {"task": task.name, "tag": f"harness_{task.suite}"}
+    else:
+        stock = None
+        metrics = ["acc", "acc_norm"] if task.output == "multiple_choice" else ["exact_match"]
+        body |= {
+            "task": task.name,
+            "tag": f"harness_{task.suite}",
+            "output_type": task.output,
+            "test_split": "test",
+            "doc_to_text": prompt.text,
+            "doc_to_choice": prompt.choices,
+            "doc_to_target": prompt.target,
+            "target_delimiter": prompt.target_delimiter,
+            "metric_list": [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in metrics],
+            "metadata": {"version": 1.0},
+        }
+    if prompt.description is not None:
+        body["description"] = prompt.description
+    if task.data.splits:
+        body |= {"dataset_path": "json", "dataset_name": None, "dataset_kwargs": {"data_files": dict(task.data.splits)}}
+    body["num_fewshot"] = task.num_fewshot
+    if task.generation:
+        body["generation_kwargs"] = (_stock_generation_kwargs(stock) if stock else {}) | dict(task.generation)
+    return str(yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
 
 
 class LmEvalEngine:
-    """Evaluates lm-eval tasks on one model, loaded once and reused for every call."""
+    """Evaluates tasks with lm-eval on the run's loaded model (one ``HFLM`` per loaded model)."""
 
     name = "lm-eval"
+    needs_weights = True
 
-    def __init__(self, model: ModelRef, *, cache_root: Path | None, batch_size: int = 8) -> None:
-        self.model = model
-        self.cache_root = cache_root
-        self.batch_size = batch_size
-        self._lm: Any = None
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or EngineSettings()
+        self._wrapped: tuple[int, HFLM] | None = None
 
-    @property
-    def lm(self) -> Any:
-        if self._lm is None:
+    def version(self) -> str:
+        return f"lm-eval {package_version('lm_eval')}"
+
+    def hflm(self, model: LoadedModel) -> HFLM:
+        if self._wrapped is None or self._wrapped[0] != id(model):
             _quiet_libraries()
-            hf_model, tokenizer = self.model.load()
-            self._lm = _counting_hflm_class()(
-                pretrained=hf_model, tokenizer=tokenizer, batch_size=self.batch_size, device=self.model.device
+            lm = _counting_hflm_class()(
+                pretrained=model.model,
+                tokenizer=model.tokenizer,
+                batch_size=self.settings.batch_size,
+                device=model.ref.device,
             )
-        return self._lm
+            self._wrapped = (id(model), lm)
+        return self._wrapped[1]
 
-    def cache_path(self) -> Path | None:
-        """lm-eval's response cache keys ignore the model, so each fingerprint gets its own file."""
-        if self.cache_root is None:
+    def response_cache_path(self, model: LoadedModel) -> Path | None:
+        """lm-eval's response cache keys ignore the model, so each model (files and dtype) gets its own file."""
+        if self.settings.response_cache is None:
             return None
-        return self.cache_root / "lm-eval" / self.model.fingerprint().removeprefix("sha256:") / "responses"
+        fingerprint, _, dtype = model.ref.cache_key().partition(":")
+        return self.settings.response_cache / "lm-eval" / f"{fingerprint.removeprefix('sha256:')}-{dtype}" / "responses"
 
-    def evaluate(self, tasks: list[TaskSpec], work_dir: Path, *, limit: int | None) -> EngineOutput:
+    def evaluate(
+        self,
+        model: LoadedModel | None,
+        tasks: Sequence[TaskSpec],
+        work_dir: Path,
+        *,
+        limit: int | None = None,
+        documents: Mapping[str, Sequence[int]] | None = None,
+    ) -> EngineOutput:
         """Run ``tasks`` through lm-eval; lm-eval's raw output is kept under ``work_dir``."""
-        from lm_eval import simple_evaluate
-        from lm_eval.tasks import TaskManager
-
+        if model is None:
+            raise HarnessError("the lm-eval engine needs a loaded model")
         task_dir = work_dir / "tasks"
-        for spec in tasks:
-            atomic_write_text(task_dir / f"{spec.task_name}.yaml", spec.yaml_text)
-        lm = self.lm
+        task_dir.mkdir(parents=True, exist_ok=True)
+        for task in tasks:
+            (task_dir / f"{task.name}.yaml").write_text(task_yaml(task), encoding="utf-8")  # scratch: no fsync
+        lm = self.hflm(model)
         lm.calls = 0
-        manager = TaskManager(include_path=str(task_dir), include_defaults=False)
-        cache = self.cache_path()
+        selected = None
+        if documents is not None:
+            selected = {t.name: list(documents[t.name]) for t in tasks if t.name in documents}
         try:
-            output = simple_evaluate(
-                model=lm,
-                tasks=[spec.task_name for spec in tasks],
-                task_manager=manager,
-                limit=limit,
-                bootstrap_iters=0,
-                log_samples=True,
-                use_cache=str(cache) if cache else None,
-                **LM_EVAL_SEEDS,
-            )
+            output = _evaluate(lm, [t.name for t in tasks], task_dir, self.response_cache_path(model), limit, selected)
         except (FileNotFoundError, ConnectionError) as exc:
             raise DataError(f"lm-eval could not load a dataset: {exc}") from None
-        if output is None:
-            raise HarnessError("lm-eval returned no results (distributed rank other than 0?)")
         samples = output.pop("samples")
         _write_raw(work_dir, output, samples)
         records: list[ItemRecord] = []
         requests = 0
-        for spec in tasks:
-            task_samples = samples.get(spec.task_name, [])
-            converted = _to_records(spec, task_samples)
-            records.extend(converted)
+        for task in tasks:
+            task_samples = samples.get(task.name, [])
+            records.extend(_to_records(task, task_samples))
             requests += _request_count(task_samples)
         return EngineOutput(records=records, requests=requests, model_calls=lm.calls, raw=output)
 
 
-def _counting_hflm_class() -> type:
+def _evaluate(
+    lm: HFLM,
+    task_names: list[str],
+    task_dir: Path,
+    cache_path: Path | None,
+    limit: int | None,
+    documents: dict[str, list[int]] | None,
+) -> dict[str, Any]:
+    """What ``simple_evaluate`` does for a pre-built model, minus its environment probes."""
+    import numpy as np
+    from lm_eval.evaluator import evaluate
+    from lm_eval.tasks import TaskManager
+    from lm_eval.utils import set_torch_seed
+
+    random.seed(LM_EVAL_SEEDS["random_seed"])
+    np.random.seed(LM_EVAL_SEEDS["numpy_random_seed"])
+    set_torch_seed(LM_EVAL_SEEDS["torch_random_seed"])
+    manager = TaskManager(include_path=str(task_dir), include_defaults=False)
+    loaded = manager.load(task_names)
+    for task_obj in loaded["tasks"].values():
+        if task_obj.get_config("num_fewshot") is None:
+            task_obj.set_config(key="num_fewshot", value=0)
+        task_obj.set_fewshot_seed(seed=LM_EVAL_SEEDS["fewshot_random_seed"])
+    model: Any = lm if cache_path is None else _batched_caching_lm(lm, cache_path)
+    output = evaluate(
+        lm=model,
+        task_dict=loaded,
+        limit=None if documents is not None else limit,
+        samples=documents,
+        bootstrap_iters=0,
+        log_samples=True,
+        verbosity="ERROR",
+    )
+    if output is None:
+        raise HarnessError("lm-eval returned no results (distributed rank other than 0?)")
+    return dict(output)
+
+
+def _batched_caching_lm(lm: HFLM, cache_path: Path) -> Any:
+    """lm-eval's response cache, committed once per batch of requests instead of after every response."""
+    from lm_eval.api.model import CachingLM
+    from sqlitedict import SqliteDict
+
+    path = f"{cache_path}_rank0.db"
+    cached = CachingLM(lm, path)
+    cached.dbdict.close()
+    cached.dbdict = SqliteDict(path, autocommit=False)
+    lm.set_cache_hook(cached.get_cache_hook())
+    return cached
+
+
+def _counting_hflm_class() -> type[HFLM]:
     """HFLM that counts the requests that really reach the model (cache misses)."""
     from lm_eval.models.huggingface import HFLM
 
@@ -111,49 +233,55 @@ def _counting_hflm_class() -> type:
 
         def loglikelihood(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
             self.calls += len(requests)
-            return super().loglikelihood(requests, *args, **kwargs)
+            return super().loglikelihood(requests, *args, **kwargs)  # type: ignore[no-any-return]
 
         def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
             self.calls += len(requests)
-            return super().generate_until(requests, *args, **kwargs)
+            return super().generate_until(requests, *args, **kwargs)  # type: ignore[no-any-return]
 
     return CountingHFLM
 
 
-def _to_records(spec: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:
+def _to_records(task: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:
     if not samples:
         return []
-    if "acc" in samples[0]:
-        return [_choice_record(spec, s) for s in samples]
-    return _generation_records(spec, samples)
+    if task.output == "multiple_choice":
+        return [_choice_record(task, s) for s in samples]
+    return _generation_records(task, samples)
 
 
-def _choice_record(spec: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
+def _choice_record(task: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
     lls = [float(resp[0]) for resp in sample["filtered_resps"]]
     scores = lls
-    if spec.primary_metric == "acc_norm":  # lm-eval divides by the choice's length in characters
-        scores = [ll / max(1, len(str(arg[1]).removeprefix(" "))) for ll, arg in zip(lls, sample["arguments"], strict=True)]
+    if task.scoring == "acc_norm":  # lm-eval divides by the choice's length in characters
+        scores = [
+            ll / max(1, len(str(arg[1]).removeprefix(" "))) for ll, arg in zip(lls, sample["arguments"], strict=True)
+        ]
     prediction = max(range(len(scores)), key=scores.__getitem__)
     # Docs the project writes itself (perturbed, counterfactual) carry their own item id,
     # variant and bookkeeping under "harness"; stock docs are named by their row.
-    meta = (sample.get("doc") or {}).get("harness") or {}
+    doc = sample.get("doc") or {}
+    meta = doc.get("harness") or {}
+    question = {"question": doc["question"]} if isinstance(doc.get("question"), str) else {}
     return ItemRecord(
-        suite=spec.suite,
-        item_id=meta.get("item_id") or f"{spec.item_prefix}/{sample['doc_id']}",
+        suite=task.suite,
+        item_id=meta.get("item_id") or task.item_id(int(sample["doc_id"])),
         variant=meta.get("variant") or "clean",
-        subject=meta.get("subject") or spec.subject,
+        subject=meta.get("subject") or task.subject,
         prompt_hash=sample["prompt_hash"],
         choices=[str(arg[1]) for arg in sample["arguments"]],
         loglikelihoods=lls,
         prediction=prediction,
         target=int(sample["target"]),
-        correct=bool(sample.get(spec.primary_metric, sample["acc"])),
+        correct=bool(sample.get(task.scoring, sample["acc"])),
         confidence=softmax(lls)[prediction],
-        extra={"doc_hash": sample.get("doc_hash")} | (json.loads(meta["extra"]) if meta.get("extra") else {}),
+        extra={"doc_hash": sample.get("doc_hash")}
+        | question
+        | (json.loads(meta["extra"]) if meta.get("extra") else {}),
     )
 
 
-def _generation_records(spec: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:
+def _generation_records(task: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:
     by_doc: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for sample in samples:
         by_doc[int(sample["doc_id"])].append(sample)
@@ -161,21 +289,20 @@ def _generation_records(spec: TaskSpec, samples: list[dict[str, Any]]) -> list[I
     for doc_id in sorted(by_doc):
         group = by_doc[doc_id]
         filters = {
-            s["filter"]: {"prediction": _first(s["filtered_resps"]), "correct": bool(s[spec.primary_metric])}
-            for s in group
+            s["filter"]: {"prediction": _first(s["filtered_resps"]), "correct": bool(s[task.scoring])} for s in group
         }
-        primary = filters.get(spec.primary_filter) or next(iter(filters.values()))
+        primary = filters.get(task.answer_filter) or next(iter(filters.values()))
         records.append(
             ItemRecord(
-                suite=spec.suite,
-                item_id=f"{spec.item_prefix}/{doc_id}",
-                subject=spec.subject,
+                suite=task.suite,
+                item_id=task.item_id(doc_id),
+                subject=task.subject,
                 prompt_hash=group[0]["prompt_hash"],
                 generated=str(_first(group[0]["resps"][0])),
                 prediction=None if primary["prediction"] is None else str(primary["prediction"]),
                 target=str(group[0]["target"]),
                 correct=primary["correct"],
-                extra={"filters": filters, "primary_filter": spec.primary_filter, "doc_hash": group[0].get("doc_hash")},
+                extra={"filters": filters, "primary_filter": task.answer_filter, "doc_hash": group[0].get("doc_hash")},
             )
         )
     return records
@@ -203,34 +330,29 @@ def softmax(logits: list[float]) -> list[float]:
 
 
 def _write_raw(work_dir: Path, output: dict[str, Any], samples: dict[str, list[dict[str, Any]]]) -> None:
+    """lm-eval's own results and samples, kept for audit (the run's results.json is the atomic record)."""
     from lm_eval.utils import handle_non_serializable
 
-    raw_dir = work_dir
-    atomic_write_text(
-        raw_dir / "results.json", json.dumps(output, indent=2, default=handle_non_serializable, ensure_ascii=False)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "results.json").write_text(
+        json.dumps(output, indent=2, default=handle_non_serializable, ensure_ascii=False), encoding="utf-8"
     )
     for task, rows in samples.items():
         text = "".join(json.dumps(r, default=handle_non_serializable, ensure_ascii=False) + "\n" for r in rows)
-        atomic_write_text(raw_dir / f"samples_{task}.jsonl", text)
+        (work_dir / f"samples_{task}.jsonl").write_text(text, encoding="utf-8")
 
 
 def _quiet_libraries() -> None:
-    """Keep lm-eval's request progress bars; silence its per-task context bars and git probe.
+    """Keep lm-eval's request progress bars; silence its per-task context bars and library chatter.
 
-    lm-eval draws one unlabeled bar per task while building prompts (57 for MMLU) and
-    shells out to ``git describe`` in the working directory, which prints "fatal: not a
-    git repository" outside one; the harness records its own commit instead.
+    lm-eval draws one unlabeled bar per task while building prompts (57 for MMLU).
     """
     from functools import partial
 
     import lm_eval.api.task
-    import lm_eval.evaluator
     from tqdm import tqdm
 
-    from harness.environment import harness_git_commit
-
     lm_eval.api.task.tqdm = partial(tqdm, disable=True)
-    lm_eval.evaluator.get_git_commit_hash = harness_git_commit
     for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import datasets

@@ -1,0 +1,61 @@
+"""``harness demo``: the whole life cycle on an embedded tiny model, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.cli.app import App, pass_app
+
+
+@click.command()
+@click.option(
+    "--out", "out_dir", default="harness-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Benchmark data [default: $HARNESS_DATA_DIR].")
+@click.option("--limit", default=4, show_default=True, help="Items per MMLU subject and of GSM8K.")
+@pass_app
+def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
+    """The whole flow offline on an embedded tiny model: build, evaluate, gate, report.
+
+    Suites whose data cannot be found are skipped and show as not measured in the gate.
+    """
+    from harness.cli.printing import print_verdict
+    from harness.data.registry import provenance_path
+    from harness.demo import run_demo
+
+    record = run_demo(
+        out_dir=out_dir,
+        data_dir=data_dir,
+        limit=limit,
+        store=app.store,
+        say=lambda message: app.say(message, tag="demo"),
+    )
+    training = record.training
+    click.echo("")
+    print_verdict(record.verdict)
+    click.echo("")
+    losses = record.eval_losses
+    click.echo(
+        f"training      {training.record['steps']} steps in {training.record['seconds']:.0f} s, eval loss "
+        f"{losses[0]:.3f} -> {min(losses):.3f}"
+        if losses
+        else "training      (no evaluation)"
+    )
+    click.echo(
+        f"decision      {training.decision.upper()}"
+        + (f": {training.registry_entry}" if training.registry_entry else "")
+    )
+    click.echo(f"base run      {record.base_run}")
+    click.echo(f"tuned run     {record.tuned_run}")
+    click.echo(f"report        {record.report.html}")
+    click.echo(f"              {record.report.pdf}")
+    click.echo(f"gate (CI)     {record.junit}, {record.markdown}")
+    click.echo(f"data          {record.dataset}: provenance {provenance_path(record.dataset)}")
+    click.echo(f"dossier       {record.dossier.pdf} (PDF/A-3b), {record.dossier.html}")
+    click.echo(f"              {len(record.dossier.placeholders)} items need human input: harness dossier init, then")
+    click.echo(
+        f"              harness dossier {record.tuned_run} --input provider.yaml --dataset {record.dataset} --out DIR"
+    )
+    click.echo(f"demo done in {record.seconds:.0f} s; the gate's exit code would be {record.verdict.exit_code}")

@@ -1,0 +1,258 @@
+"""``harness dossier``, ``harness signoff`` and ``harness audit``: documentation, sign-off, audit trail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from harness.cli.app import App, pass_app
+from harness.errors import HarnessError
+
+
+class DossierGroup(click.Group):
+    """``harness dossier RUN ...`` builds; ``harness dossier init|diff`` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["build", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DossierGroup)
+def dossier() -> None:
+    """EU AI Act documentation of a run: HTML and archival PDF (PDF/A-3b).
+
+    \b
+    harness dossier RUN --out DIR [--baseline RUN] [--dataset NAME@VERSION]... [--input provider.yaml] [--kind system|model]
+    harness dossier init [provider.yaml]       commented template of the human input
+    harness dossier diff OLD NEW               what changed between two releases
+    """
+
+
+@dossier.command("build")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+@click.option(
+    "--baseline",
+    "baseline_ref",
+    help="Baseline run: compared item by item for the change log (as harness gate --baseline).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    metavar="NAME@VERSION",
+    help="Registered dataset for the provenance log. Repeatable.",
+)
+@click.option(
+    "--input",
+    "provider_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="provider.yaml with the human input.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["system", "model"]),
+    help="Annex IV (system) or Annexes XI and XII (model) [default: system].",
+)
+@click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
+@pass_app
+def build(
+    app: App,
+    run_ref: str,
+    out_dir: Path,
+    baseline_ref: str | None,
+    datasets: tuple[str, ...],
+    provider_path: Path | None,
+    kind: str | None,
+    no_pdf: bool,
+) -> None:
+    """Write dossier.html, dossier.pdf, dossier.json and the Hugging Face README.md for RUN.
+
+    With --baseline, the change log shows RUN against that baseline, compared item by
+    item; without it, the comparison the gate's verdict was judged with.
+    """
+    from harness.gate.judging import paired_comparison
+    from harness.gate.policy import load_policy
+    from harness.reports.dossier import render_dossier
+    from harness.reports.render import load_verdict
+
+    result, run_dir = app.load_run(run_ref)
+    comparison = None
+    if baseline_ref:
+        baseline, baseline_dir = app.load_run(baseline_ref)
+        verdict = load_verdict(run_dir)
+        alpha = load_policy(verdict.policy_path)[0].alpha if verdict and Path(verdict.policy_path).is_file() else 0.05
+        comparison = paired_comparison(baseline, baseline_dir, result, run_dir, alpha=alpha)
+        if comparison is None:
+            raise HarnessError(f"{baseline_ref}: no item records beside the run, so no paired comparison can be made")
+    paths = render_dossier(
+        run_dir,
+        out_dir,
+        store=app.store,
+        datasets=list(datasets),
+        provider_path=provider_path,
+        kind=kind,
+        comparison=comparison,
+        pdf=not no_pdf,
+    )
+    click.echo(f"html     {paths.html}")
+    if paths.pdf:
+        click.echo(f"pdf      {paths.pdf}  (PDF/A-3b)")
+    click.echo(f"json     {paths.json}")
+    click.echo(f"card     {paths.readme}  (Hugging Face README form)")
+    if paths.placeholders:
+        click.echo(f"{len(paths.placeholders)} item(s) need human input:")
+        for label in paths.placeholders:
+            click.echo(f"  - {label}")
+
+
+@dossier.command("init")
+@click.argument("path", default="provider.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented provider.yaml template (every field the dossier asks a person for)."""
+    from harness.files.atomic import atomic_write_text
+    from harness.reports.provider import template_text
+
+    if path.exists() and not force:
+        raise HarnessError(f"{path} exists; pass --force to overwrite it")
+    atomic_write_text(path, template_text())
+    click.echo(f"written  {path}")
+
+
+@dossier.command("diff")
+@click.argument("old_ref", metavar="OLD")
+@click.argument("new_ref", metavar="NEW")
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option("--json", "as_json", is_flag=True)
+def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
+    """What changed between two dossiers (folders or dossier.json): model, verdict, data, risks, metrics.
+
+    Metric changes are tested item by item when both runs are still at hand.
+    """
+    from harness.reports.dossier import diff_dossiers
+
+    report = diff_dossiers(old_ref, new_ref, alpha=alpha)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    old, new = report["old"], report["new"]
+    click.echo(f"old  {old['run_id']}  {old['fingerprint'][:19]}  verdict {old['verdict']}  ({old['generated_at']})")
+    click.echo(f"new  {new['run_id']}  {new['fingerprint'][:19]}  verdict {new['verdict']}  ({new['generated_at']})")
+    click.echo(f"model {'changed' if report['model_changed'] else 'unchanged'}")
+    for ref in report["datasets_added"]:
+        click.echo(f"dataset added    {ref}")
+    for ref in report["datasets_removed"]:
+        click.echo(f"dataset removed  {ref}")
+    for r in report["risk_zone_changes"]:
+        click.echo(f"risk {r['id']}: {r['old_zone']} -> {r['new_zone']}")
+    shown = [d for d in report["metric_deltas"] if d["significant"] or (not d["breakdown"] and d["change"] != 0)]
+    for d in shown:
+        test = (
+            f"p={d['p_value']:.3g}{' significant' if d['significant'] else ''}"
+            if d["p_value"] is not None
+            else "not tested"
+        )
+        click.echo(f"  {d['metric']:<40} {d['old']:.4f} -> {d['new']:.4f} ({d['change']:+.4f}) {test}")
+    if not report["tested"]:
+        click.echo("the runs are not at hand: changes are shown without significance tests")
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--by", "by", required=True, help="Who signs (name).")
+@click.option("--role", required=True, help="Their role, e.g. 'release manager'.")
+@click.option("--decision", required=True, type=click.Choice(["approve", "reject"]))
+@click.option("--note", help="Free text kept with the decision.")
+@click.option(
+    "--dossier",
+    "dossier_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The dossier file signed [default: the run's latest rendered PDF].",
+)
+@pass_app
+def signoff(
+    app: App, run_ref: str, by: str, role: str, decision: str, note: str | None, dossier_path: Path | None
+) -> None:
+    """Record a dated sign-off of RUN's dossier in the hash-chained audit log (Annex IV 2(g), Art. 14)."""
+    from harness.files.hashing import sha256_file
+    from harness.schema.results import load_results, resolve_results_path
+    from harness.store.audit import append_entry
+
+    store = app.store
+    result = load_results(resolve_results_path(app.resolve_run(run_ref)))
+    if dossier_path is None:
+        latest = store.latest_dossier(result.run_id)
+        if latest is None:
+            raise HarnessError(f"run {result.run_id} has no dossier yet: run harness dossier {run_ref} --out DIR first")
+        dossier_path = Path(latest["pdf"] or latest["html"])
+        recorded = latest["pdf_sha256"] or latest["html_sha256"]
+        if not dossier_path.is_file():
+            raise HarnessError(f"{dossier_path}: the run's dossier is gone; render it again")
+        if sha256_file(dossier_path) != recorded:
+            raise HarnessError(f"{dossier_path} changed since harness rendered it; render it again before signing")
+    elif not dossier_path.is_file():
+        raise HarnessError(f"{dossier_path}: no such dossier file")
+    row = append_entry(
+        store,
+        result.run_id,
+        "signoff",
+        {
+            "by": by,
+            "role": role,
+            "decision": decision,
+            "note": note,
+            "dossier": str(dossier_path),
+            "dossier_sha256": sha256_file(dossier_path),
+            "fingerprint": result.model.fingerprint,
+        },
+    )
+    click.echo(f"{decision.upper()} by {by} ({role}) recorded for {result.run_id}")
+    click.echo(f"dossier  {dossier_path}  sha256 {row['entry']['dossier_sha256']}")
+    click.echo(f"audit head {row['entry_hash']}")
+
+
+@click.group()
+def audit() -> None:
+    """The audit log of sign-offs."""
+
+
+@audit.command("verify")
+@click.option("--head", help="A head hash recorded earlier: also detects entries removed from the end.")
+@click.pass_context
+def verify(ctx: click.Context, head: str | None) -> None:
+    """Recompute the hash chain; exit 1 if any entry was edited or deleted."""
+    from harness.store.audit import verify_chain
+
+    app = ctx.find_object(App)
+    assert app is not None
+    check = verify_chain(app.store, head=head)
+    if check.ok:
+        click.echo(f"OK  {check.entries} entries, chain intact, head {check.head}")
+        return
+    for problem in check.problems:
+        click.echo(f"BROKEN  {problem}", err=True)
+    ctx.exit(1)
+
+
+@audit.command("log")
+@click.option("--run", "run_id", help="Only this run's entries.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def log(app: App, run_id: str | None, as_json: bool) -> None:
+    """List audit entries, oldest first."""
+    rows = app.store.audit_rows(run_id)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for r in rows:
+        e = r["entry"]
+        click.echo(
+            f"{r['id']:>4} {r['created_at']} {r['run_id']} {r['action']} {e.get('decision', '')} by {e.get('by', '-')} "
+            f"({e.get('role', '-')}) {r['entry_hash'][:12]}"
+        )

@@ -1,0 +1,348 @@
+"""``harness run``: a model through its suites into a run directory and the run store.
+
+Run directory layout::
+
+    <out>/<run_id>/
+        run-spec.json          what was asked (lets --resume continue an interrupted run)
+        results.json           RunResult (the schema every later stage reads)
+        items.jsonl            one ItemRecord per evaluated item
+        <engine>/<suite>/...   the engine's own output (lm-eval's results and samples), kept for audit
+        .partial/<suite>.jsonl finished suites of a run still in progress
+
+The runner loads the model at most once per run, and only when an engine must ask it
+something: records already measured for the same model, engine and task are taken from
+the run store, so a rerun of an unchanged model costs no model call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.engines import Engine, EngineSettings, create_engine
+from harness.errors import DataError, InputError
+from harness.files.atomic import atomic_write_json
+from harness.paths import hub_allowed
+from harness.runner.environment import capture_environment
+from harness.runner.spec import SPEC_FILE, RunSpec
+from harness.schema.results import (
+    ITEMS_FILE,
+    RESULTS_FILE,
+    DatasetUse,
+    ItemRecord,
+    Metric,
+    ModelInfo,
+    RunResult,
+    SuiteStatus,
+    read_items,
+    write_items,
+    write_results,
+)
+from harness.schema.tasks import TaskSpec
+from harness.store.runs import RunStore
+from harness.suites import DerivedSuite, MeasuredSuite, PreparedSuite, SuiteOptions, get_suites
+
+if TYPE_CHECKING:
+    from harness.models.modelref import LoadedModel
+
+PARTIAL_DIR = ".partial"
+SEED = 0
+
+Progress = Callable[[str], None]
+
+
+def new_run_id(fingerprint: str, now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{fingerprint.removeprefix('sha256:')[:8]}"
+
+
+@dataclass
+class RunContext:
+    """One run's shared state: the model (loaded at most once, on first need) and its engines."""
+
+    spec: RunSpec
+    store: RunStore | None
+    settings: EngineSettings
+    engines: dict[str, Engine] = field(default_factory=dict)
+    loaded: LoadedModel | None = None
+    reuse: bool = True
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"requests": 0, "model_calls": 0, "cache_hits": 0, "reused_items": 0}
+    )
+
+    def engine(self, name: str) -> Engine:
+        if name not in self.engines:
+            self.engines[name] = create_engine(name, self.settings)
+        return self.engines[name]
+
+    def model(self) -> LoadedModel:
+        if self.loaded is None:
+            self.loaded = self.spec.model.load()
+        return self.loaded
+
+
+def execute_run(
+    spec: RunSpec,
+    out_dir: Path,
+    *,
+    store: RunStore | None,
+    cache_root: Path | None,
+    data_cache: Path | None = None,
+    resume_dir: Path | None = None,
+    engines: Mapping[str, Engine] | None = None,
+    model: LoadedModel | None = None,
+    progress: Progress = lambda message: None,
+) -> tuple[RunResult, Path]:
+    """Evaluate ``spec`` and write the run; returns the result and its directory.
+
+    ``cache_root`` None turns off every reuse of model outputs (lm-eval's response cache
+    and stored item records); ``data_cache`` keeps documents converted from benchmark
+    files, named by their content [default: ``cache_root``, else ``<out>/.cache``].
+    ``engines`` and ``model`` let a caller share an engine or an already loaded model
+    between runs.
+    """
+    if spec.limit is not None and spec.limit < 1:
+        raise InputError(f"--limit must be a positive number of items, got {spec.limit}")
+    suites = get_suites(spec.suites)
+    ref = spec.model
+    ref.check()
+    fingerprint = ref.fingerprint()
+    started = time.perf_counter()
+    now = datetime.now(timezone.utc)
+
+    if resume_dir is not None:
+        out_dir = resume_dir.parent  # a resumed run keeps its own folder, whatever --out says
+    options = SuiteOptions(
+        data_dir=Path(spec.data_dir) if spec.data_dir else None,
+        cache_dir=data_cache or cache_root or out_dir / ".cache",
+        limit=spec.limit,
+        num_fewshot=spec.num_fewshot,
+        hub_allowed=hub_allowed(),
+        gen_kwargs=spec.gen_kwargs,
+        seed=SEED,
+    )
+    statuses: dict[str, SuiteStatus] = {}
+    prepared_suites = []
+    for suite in suites:  # every data problem surfaces before anything is written
+        try:
+            prepared_suites.append((suite, suite.prepare(options)))
+        except DataError as exc:
+            if not spec.skip_unavailable:
+                raise
+            statuses[suite.name] = SuiteStatus(
+                status="skipped", reason=str(exc), engine=_engine_name(suite), headline=suite.headline
+            )
+            progress(f"{suite.name}: skipped ({exc})")
+
+    run_id, created_at, run_dir = _open_run_dir(spec, out_dir, resume_dir, fingerprint, now)
+    context = RunContext(
+        spec=spec,
+        store=store,
+        settings=EngineSettings(batch_size=spec.batch_size, response_cache=cache_root),
+        engines=dict(engines or {}),
+        loaded=model,
+        reuse=cache_root is not None,
+    )
+    all_records: list[ItemRecord] = []
+    metrics: list[Metric] = []
+    datasets: list[DatasetUse] = []
+    timings: dict[str, float] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for suite, prepared in prepared_suites:
+        suite_started = time.perf_counter()
+        if isinstance(suite, DerivedSuite):
+            missing = [
+                name for name in suite.requires if statuses.get(name) is None or statuses[name].status != "completed"
+            ]
+            if missing:
+                statuses[suite.name] = SuiteStatus(
+                    status="skipped",
+                    reason=f"needs suite {missing[0]}, which did not run",
+                    engine=None,
+                    headline=suite.headline,
+                )
+                progress(f"{suite.name}: skipped (needs {missing[0]})")
+                continue
+            records: list[ItemRecord] = []
+            inputs = [r for r in all_records if r.suite in suite.requires]
+            progress(f"{suite.name}: computed from {len(inputs)} {'/'.join(suite.requires)} records, no model call")
+        else:
+            assert isinstance(suite, MeasuredSuite)
+            records = _measure(suite, prepared, context, run_dir, progress)
+            inputs = records
+        all_records.extend(records)
+        scores = suite.score(inputs)
+        timings[f"suite.{suite.name}"] = round(time.perf_counter() - suite_started, 3)
+        metrics.extend(scores.metrics)
+        if scores.details:
+            details[suite.name] = scores.details
+        datasets.extend(prepared.datasets)
+        for warning in scores.warnings:
+            progress(f"{suite.name}: warning: {warning}")
+        statuses[suite.name] = SuiteStatus(
+            status="completed",
+            n_items=len(inputs),
+            engine=_engine_name(suite),
+            warnings=scores.warnings,
+            settings=prepared.settings | {"limit": spec.limit},
+            headline=suite.headline,
+        )
+    timings["total"] = round(time.perf_counter() - started, 3)
+
+    result = RunResult(
+        run_id=run_id,
+        created_at=created_at,
+        model=ModelInfo(**ref.describe()),
+        suites=[suite.name for suite in suites],
+        suite_status=statuses,
+        metrics=metrics,
+        datasets=datasets,
+        environment=capture_environment(ref.device, SEED),
+        timings=timings,
+        cache=context.counts,
+        details=details,
+    )
+    write_items(run_dir / ITEMS_FILE, all_records)
+    write_results(run_dir, result)
+    for leftover in (run_dir / PARTIAL_DIR).glob("*.jsonl"):
+        leftover.unlink()
+    if (run_dir / PARTIAL_DIR).is_dir():
+        (run_dir / PARTIAL_DIR).rmdir()
+    if store is not None:
+        store.index_run(result, run_dir, headline_metrics(result, [s.headline for s in suites]))
+    return result, run_dir
+
+
+def _engine_name(suite: object) -> str | None:
+    return suite.engine if isinstance(suite, MeasuredSuite) else None
+
+
+def _open_run_dir(
+    spec: RunSpec, out_dir: Path, resume_dir: Path | None, fingerprint: str, now: datetime
+) -> tuple[str, str, Path]:
+    """(run id, creation time, directory) of a new run, or of the interrupted run being resumed."""
+    if resume_dir is not None:
+        if (resume_dir / RESULTS_FILE).is_file():
+            raise InputError(f"{resume_dir}: this run finished already; nothing to resume")
+        previous = json.loads((resume_dir / SPEC_FILE).read_text(encoding="utf-8"))
+        if previous.get("fingerprint") != fingerprint:
+            raise InputError(
+                f"{resume_dir}: the model changed since this run started (fingerprint differs); start a new run"
+            )
+        return previous["run_id"], previous["created_at"], resume_dir
+    run_id, created_at = new_run_id(fingerprint, now), now.isoformat(timespec="seconds")
+    run_dir = out_dir / run_id
+    taken = 1
+    while True:  # claimed atomically: a second run of the same model in the same second gets "-2"
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            taken += 1
+            run_dir = out_dir / f"{run_id}-{taken}"
+    run_id = run_dir.name
+    atomic_write_json(
+        run_dir / SPEC_FILE,
+        {"run_id": run_id, "created_at": created_at, "fingerprint": fingerprint, "spec": spec.to_dict()},
+    )
+    return run_id, created_at, run_dir
+
+
+def _measure(
+    suite: MeasuredSuite, prepared: PreparedSuite, context: RunContext, run_dir: Path, progress: Progress
+) -> list[ItemRecord]:
+    """Records of one measured suite: from its checkpoint if an interrupted run left one, else
+    stored records of the same model and task where there are any, and the engine for the rest."""
+    partial = run_dir / PARTIAL_DIR / f"{suite.name}.jsonl"
+    if partial.is_file():
+        checkpointed = read_items(partial)
+        progress(f"{suite.name}: {len(checkpointed)} items reused from the interrupted run")
+        return checkpointed
+    engine = context.engine(suite.engine)
+    limit = None if prepared.self_limited else context.spec.limit
+    plans = _plan(prepared.tasks, engine, context, limit)
+    reused = sum(len(p.stored) for p in plans)
+    if reused:
+        wanted = sum(len(p.wanted or ()) for p in plans)
+        progress(f"{suite.name}: {reused} of {wanted} items reused from earlier runs of this model")
+    context.counts["reused_items"] += reused
+    known = [p for p in plans if p.wanted is not None and p.missing]
+    unknown = [p for p in plans if p.wanted is None]
+    fresh: dict[str, ItemRecord] = {}
+    unknown_records: list[ItemRecord] = []
+    if known or unknown:
+        progress(f"{suite.name}: evaluating {len(known) + len(unknown)} task(s) with {engine.name}")
+        model = context.model() if engine.needs_weights else None
+        work_dir = run_dir / engine.name.replace("-", "_") / suite.name
+        if known:
+            documents = {p.task.name: p.missing for p in known}
+            output = engine.evaluate(model, [p.task for p in known], work_dir, documents=documents)
+            fresh = {r.item_id: r for r in output.records}
+            _count(context, output.requests, output.model_calls)
+        if unknown:
+            output = engine.evaluate(model, [p.task for p in unknown], work_dir, limit=limit)
+            unknown_records = output.records
+            _count(context, output.requests, output.model_calls)
+    if fresh and context.store is not None and context.reuse:
+        new = {p.key: [fresh[i] for i in p.wanted or () if i in fresh] for p in known}
+        context.store.save_item_records(context.spec.model.cache_key(), engine.name, new)
+    records: list[ItemRecord] = []
+    for p in plans:
+        if p.wanted is None:
+            records += [r for r in unknown_records if r.item_id.startswith(f"{p.task.item_prefix}/")]
+        else:
+            records += [r for i in p.wanted if (r := p.stored.get(i) or fresh.get(i)) is not None]
+    write_items(partial, records)
+    return records
+
+
+def _count(context: RunContext, requests: int, model_calls: int) -> None:
+    context.counts["requests"] += requests
+    context.counts["model_calls"] += model_calls
+    context.counts["cache_hits"] += requests - model_calls
+
+
+@dataclass
+class _TaskPlan:
+    """What one task needs: the item ids wanted (None: not known before the run), those stored, those to ask."""
+
+    task: TaskSpec
+    key: str
+    wanted: list[str] | None
+    stored: dict[str, ItemRecord] = field(default_factory=dict)
+    missing: list[int] = field(default_factory=list)  # document indices the engine must be asked
+
+
+def _plan(tasks: Sequence[TaskSpec], engine: Engine, context: RunContext, limit: int | None) -> list[_TaskPlan]:
+    version = engine.version()
+    keys = {t.name: t.identity(version) for t in tasks}
+    stored: dict[str, dict[str, ItemRecord]] = {}
+    if context.store is not None and context.reuse:
+        stored = context.store.item_records(context.spec.model.cache_key(), engine.name, keys.values())
+    plans = []
+    for task in tasks:
+        if task.item_ids is None:  # documents unknown before the run (hub data): the engine is asked for all
+            plans.append(_TaskPlan(task=task, key=keys[task.name], wanted=None))
+            continue
+        wanted = list(task.item_ids if limit is None else task.item_ids[:limit])
+        known = stored.get(keys[task.name], {})
+        missing = [i for i, item_id in enumerate(wanted) if item_id not in known]
+        if missing and task.fewshot_order_dependent:
+            missing = list(range(len(wanted)))  # a prompt depends on the documents before it: ask them all again
+        asked = set(missing)
+        found = {item_id: known[item_id] for i, item_id in enumerate(wanted) if i not in asked}
+        plans.append(_TaskPlan(task=task, key=keys[task.name], wanted=wanted, stored=found, missing=missing))
+    return plans
+
+
+def headline_metrics(result: RunResult, names: list[str]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        metric = result.metric(name)
+        if metric is not None:
+            out[name] = {"value": metric.value, "n": metric.n, "ci_low": metric.ci_low, "ci_high": metric.ci_high}
+    return out

@@ -1,0 +1,40 @@
+"""Every policy harness ships loads, and every rule of it judges a run that measured its metric."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.gate.evaluate import evaluate_policy
+from harness.gate.policy import load_policy
+from harness.schema.results import proportion_metric
+from tests.helpers import make_result
+
+SHIPPED = sorted(
+    p.stem
+    for p in Path(str(files("harness.policies"))).glob("*.yaml")
+    if "rules" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+)
+
+
+def test_the_shipped_policies_are_the_four_known_ones() -> None:
+    assert SHIPPED == ["baseline-minimums", "demo", "eu-ai-act-high-risk", "lora-release"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_rule_of_a_shipped_policy_judges_a_run_that_measured_its_metric(name: str) -> None:
+    policy, path = load_policy(name)
+    assert path.name == f"{name}.yaml" and policy.rules
+    names = {rule.metric.replace("data.*.", "data.sample.") for rule in policy.rules}
+    measured = dict.fromkeys(names, (60, 100))
+    run = make_result("candidate", measured)
+    baseline = make_result("baseline", dict.fromkeys(names, (60, 100)))
+    data_metrics = [proportion_metric(m, 60, 100) for m in names if m.startswith("data.sample.")]
+    verdict = evaluate_policy(policy, run, baseline, datasets={"sample@1.0.0": data_metrics} if data_metrics else None)
+    assert len(verdict.outcomes) == len(policy.rules)
+    for outcome in verdict.outcomes:
+        assert outcome.outcome != "not-measured", f"{name}: {outcome.rule_id}: {outcome.evidence}"
+        assert outcome.article.startswith("EU AI Act") and outcome.why
