@@ -66,7 +66,9 @@ def main() -> int:
             f"{statistics.median(wall):.2f} s wall, over {args.repeat} runs"
         )
         meets = median <= TARGET_S
-        print(f"target {TARGET_S:.1f} s CPU; ratio {median / TARGET_S:.2f} ({'meets' if meets else 'MISSES'} the target)")
+        print(
+            f"target {TARGET_S:.1f} s CPU; ratio {median / TARGET_S:.2f} ({'meets' if meets else 'MISSES'} the target)"
+        )
     return 0 if meets else 1
 
 
