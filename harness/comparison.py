@@ -6,8 +6,14 @@ correctness metric the suites expose (:meth:`Suite.outcomes`): the change in acc
 its paired-bootstrap 95% interval, McNemar's exact test on the discordant pairs
 (McNemar 1947; Dietterich 1998 recommends it for comparing two classifiers on one test
 set), and the relative drop. The methodology's rule: general ability may not fall by
-more than 5% relative; domain ability should rise. A drop counts as a regression only
-when it is also significant, so an unchanged model never fails by noise.
+more than 5% relative; domain ability should rise.
+
+A comparison runs one test per paired metric (each suite, each subject: about sixty for
+MMLU alone), so some raw p-values fall below alpha by chance. Their p-values are adjusted
+together by Holm's step-down method (Holm 1979), which holds the chance of any false
+"significant" row at alpha; ``significant`` in a :class:`RunComparison` means significant
+after that adjustment, and ``p_value`` keeps the test's raw p. The gate, whose rules are
+single tests declared in advance, reads the raw p of the one metric each rule names.
 
 Calibration metrics (ECE, Brier, NLL) are compared by a paired bootstrap over the same
 items; other metrics that are not per-item proportions (gaps, drops) are listed with
@@ -25,11 +31,18 @@ import numpy as np
 from harness.errors import InputError
 from harness.schema.comparison import PairedComparison, RunComparison, comparison_file_name
 from harness.schema.results import ITEMS_FILE, ItemRecord, RunResult, load_results, read_items, resolve_results_path
-from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_draws, mcnemar_exact_p_value, paired_difference_interval
+from harness.stats import (
+    DEFAULT_BOOTSTRAP,
+    bootstrap_draws,
+    holm_adjusted,
+    mcnemar_exact_p_value,
+    paired_difference_interval,
+)
 
 __all__ = [
     "PairedComparison",
     "RunComparison",
+    "adjust_for_multiplicity",
     "compare_outcomes",
     "compare_run_dirs",
     "compare_runs",
@@ -156,9 +169,24 @@ def compare_runs(
         reference_fingerprint=reference.model.fingerprint,
         candidate_fingerprint=candidate.model.fingerprint,
         alpha=alpha,
+        adjustment="holm",
         unmatched_items=unmatched,
-        comparisons=comparisons,
+        comparisons=adjust_for_multiplicity(comparisons, alpha),
     )
+
+
+def adjust_for_multiplicity(comparisons: list[PairedComparison], alpha: float) -> list[PairedComparison]:
+    """Every tested row with its Holm-adjusted p (Holm 1979) and ``significant`` re-read from it.
+
+    The family is every row with a p-value (McNemar and paired-bootstrap rows alike);
+    untested rows (unpaired, or no p) are left as they are.
+    """
+    tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
+    adjusted = holm_adjusted([comparisons[i].p_value or 0.0 for i in tested])
+    out = list(comparisons)
+    for i, p_adjusted in zip(tested, adjusted, strict=True):
+        out[i] = out[i].model_copy(update={"p_adjusted": p_adjusted, "significant": p_adjusted < alpha})
+    return out
 
 
 def paired_bootstrap_comparisons(

@@ -7,19 +7,20 @@ nothing a regulator expects is silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
-from harness.files.yaml_files import read_yaml, validate_yaml
+from harness.files.yaml_files import key_line, read_yaml, validate_yaml
 
 
 class ResidualRisk(BaseModel):
     """The provider's judgement of one risk after its treatment (Art. 9(5))."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     treatment: str | None = None
     residual_severity: int | None = Field(default=None, ge=1, le=5)
@@ -30,7 +31,7 @@ class ResidualRisk(BaseModel):
 
 
 class ProviderInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     system_name: str | None = Field(default=None, description="Name of the AI system or model as released")
     system_version: str | None = None
@@ -81,11 +82,18 @@ PLACEHOLDER_FIELDS: dict[str, str] = {
 }
 
 
-def load_provider_input(path: str | Path | None) -> ProviderInput:
-    """The provider input, validated; no file means every human field is open."""
+def load_provider_input(path: str | Path | None, catalogue_ids: Collection[str] | None = None) -> ProviderInput:
+    """The provider input, validated; no file means every human field is open.
+
+    With ``catalogue_ids`` (the ids of the risk catalogue), a residual judgement of a risk
+    the catalogue does not have is refused with its line, instead of being left out of the
+    dossier unseen.
+    """
     if path is None:
         return ProviderInput()
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a provider input file")
     if not path.is_file():
         raise InputError(f"{path}: no such provider input file (harness dossier init writes a template)")
     root, data = read_yaml(path, InputError)
@@ -93,7 +101,29 @@ def load_provider_input(path: str | Path | None) -> ProviderInput:
         return ProviderInput()
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: provider input is a mapping of fields (see harness dossier init)")
-    return validate_yaml(ProviderInput, data, path=path, root=root, error=InputError, what="provider input")
+    provider = validate_yaml(ProviderInput, data, path=path, root=root, error=InputError, what="provider input")
+    if catalogue_ids is not None:
+        validate_risk_ids(provider, catalogue_ids, path=path, root=root)
+    return provider
+
+
+def validate_risk_ids(
+    provider: ProviderInput, catalogue_ids: Collection[str], *, path: Path | None = None, root: Any = None
+) -> None:
+    """Every risk id under ``risks`` must be one of ``catalogue_ids`` (the risk catalogue's ids).
+
+    A misspelt id would otherwise attach the provider's treatment and residual judgement
+    to no risk at all, and the dossier would show that risk as untreated. The error names
+    the file and line when ``path`` (and the YAML node tree ``root``) are given.
+    """
+    known = set(catalogue_ids)
+    for risk_id in provider.risks:
+        if risk_id in known:
+            continue
+        where = f"{path}:{key_line(root, ('risks', risk_id))}: " if path is not None and root is not None else ""
+        where = where or (f"{path}: " if path is not None else "provider input: ")
+        listing = ", ".join(sorted(known)) or "none"
+        raise InputError(f"{where}risks.{risk_id}: no such risk in the risk catalogue (its ids: {listing})")
 
 
 def template_text() -> str:

@@ -14,7 +14,7 @@ A suite never touches a model or an engine; its metrics are pure functions of re
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -80,15 +80,58 @@ class Suite(ABC):
         """(scope, slice) of one of this suite's outcome metrics: the headline, or a breakdown."""
         return ("headline", None) if metric_name == self.headline else ("overall", None)
 
-    def proportion_metrics(self, outcomes: Outcomes, kind: MetricKind) -> list[Metric]:
-        """Each outcome set as a described proportion with its Wilson interval, in the given order."""
+    def proportion_metrics(
+        self, outcomes: Outcomes, kind: MetricKind, chance: Mapping[str, float | None] | None = None
+    ) -> list[Metric]:
+        """Each outcome set as a described proportion with its Wilson interval, in the given order.
+
+        ``chance`` gives a metric's chance level where its items decide it (see :func:`chance_level`);
+        a metric it does not name keeps the kind's.
+        """
         out = []
         for name, per_item in outcomes.items():
             scope, slice_ = self.scope_of(name)
+            described = kind.with_chance(chance[name]) if chance is not None and name in chance else kind
             out.append(
-                kind.proportion(name, sum(per_item.values()), len(per_item), suite=self.name, scope=scope, slice=slice_)
+                described.proportion(
+                    name, sum(per_item.values()), len(per_item), suite=self.name, scope=scope, slice=slice_
+                )
             )
         return out
+
+
+def choice_count(record: ItemRecord) -> int | None:
+    """How many choices a multiple-choice item offered (its log-likelihoods, else its choices); None for others."""
+    if record.loglikelihoods:
+        return len(record.loglikelihoods)
+    if record.choices:
+        return len(record.choices)
+    return None
+
+
+def chance_level(records: Iterable[ItemRecord]) -> float | None:
+    """The accuracy a uniform random guess would expect on these items: the mean over items of 1/k.
+
+    An item with k choices is answered right by a uniform guess with probability 1/k, so
+    the expected accuracy over items is the mean of 1/k (1/k itself when every item has k
+    choices). None when there is no item, or when an item is not multiple choice (a
+    generated answer has no chance level).
+    """
+    inverse = []
+    for record in records:
+        k = choice_count(record)
+        if k is None or k < 1:
+            return None
+        inverse.append(1.0 / k)
+    return sum(inverse) / len(inverse) if inverse else None
+
+
+def chance_levels(outcomes: Outcomes, records: Mapping[str, ItemRecord]) -> dict[str, float | None]:
+    """Per outcome metric, :func:`chance_level` of its items, found in ``records`` by the outcome's item key."""
+    return {
+        name: chance_level(records[key] for key in per_item if key in records) if per_item else None
+        for name, per_item in outcomes.items()
+    }
 
 
 class MeasuredSuite(Suite):

@@ -9,6 +9,7 @@ no model request. Definitions are in :mod:`harness.suites.calibration_metrics`.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,13 @@ import numpy as np
 
 from harness.schema.results import ItemRecord, Metric, MetricKind, proportion_metric
 from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_draws, percentile_interval
-from harness.suites.base import DerivedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.base import DerivedSuite, SuiteOptions, SuiteScores, chance_level, register_suite
 from harness.suites.calibration_metrics import (
+    TEMPERATURE_BOUNDS,
     confidence_gap,
     confidence_gap_replicates,
     coverage_accuracy_auc_replicates,
+    debiased_calibration_error_replicates,
     expected_calibration_error,
     expected_calibration_error_replicates,
     fit_temperature,
@@ -36,12 +39,19 @@ from harness.suites.calibration_metrics import (
 N_BINS = 10
 SMALL_SAMPLE = 300
 SELECTIVE_COVERAGE = 0.1
+SELECTIVE = "calibration.selective_accuracy_at_10"
 
 ECE = MetricKind(
     direction="lower", unit="score", label="ECE, 10 equal-width bins", definition="Naeini et al. 2015; Guo et al. 2017"
 )
 KINDS: dict[str, MetricKind] = {
     "calibration.ece": ECE,
+    "calibration.ece_debiased": MetricKind(
+        direction="lower",
+        unit="score",
+        label="Debiased L2 calibration error, 10 equal-width bins",
+        definition="Kumar, Liang & Ma 2019 (per-bin squared gap minus its sampling variance)",
+    ),
     "calibration.ece_equal_mass": MetricKind(
         direction="lower", unit="score", label="ECE, 10 equal-mass bins", definition="HELM ece_10_bin"
     ),
@@ -94,9 +104,9 @@ class Calibration(DerivedSuite):
     def settings(self, options: SuiteOptions) -> dict[str, Any]:
         return {"sources": list(self.requires), "bins": N_BINS, "bootstrap": DEFAULT_BOOTSTRAP, "seed": options.seed}
 
-    def describe(self, metric: Metric) -> Metric:
+    def describe(self, metric: Metric, chance: float | None = None) -> Metric:
         scope, _ = self.scope_of(metric.name)
-        return KINDS[metric.name].describe(metric, suite=self.name, scope=scope)
+        return KINDS[metric.name].with_chance(chance).describe(metric, suite=self.name, scope=scope)
 
     def _usable(self, records: list[ItemRecord]) -> list[ItemRecord]:
         return [
@@ -141,15 +151,18 @@ class Calibration(DerivedSuite):
             )
         conf, hits = items.confidence, items.hits
         selective, covered = selective_accuracy(conf, hits, SELECTIVE_COVERAGE)
-        metrics.append(proportion_metric("calibration.selective_accuracy_at_10", round(selective * covered), covered))
+        metrics.append(proportion_metric(SELECTIVE, round(selective * covered), covered))
         gap = confidence_gap(conf, hits)
         temperature = _temperature_advice(usable, items.logits, items.targets)
         metrics += temperature.pop("metrics")
-        metrics = [self.describe(m) for m in metrics]
+        # selective accuracy is an accuracy: a uniform guess scores the mean of 1/k on any subset
+        chance = chance_level(usable)
+        metrics = [self.describe(m, chance if m.name == SELECTIVE else None) for m in metrics]
         warnings = []
         if n < SMALL_SAMPLE:
             warnings.append(
-                f"calibration rests on {n} items (< {SMALL_SAMPLE}): ECE is biased upwards and its interval is wide"
+                f"calibration rests on {n} items (< {SMALL_SAMPLE}): ECE is biased upwards and its interval is wide "
+                "(calibration.ece_debiased corrects the bias)"
             )
         details = {
             "n": n,
@@ -198,6 +211,7 @@ class _Items:
         conf, hits, probs, targets = self.confidence, self.hits, self.probabilities, self.targets
         return {
             "calibration.ece": lambda d: expected_calibration_error_replicates(conf, hits, d, N_BINS),
+            "calibration.ece_debiased": lambda d: debiased_calibration_error_replicates(conf, hits, d, N_BINS),
             "calibration.ece_equal_mass": lambda d: expected_calibration_error_replicates(
                 conf, hits, d, N_BINS, equal_mass=True
             ),
@@ -243,6 +257,7 @@ def _temperature_advice(records: list[ItemRecord], logits: np.ndarray, targets: 
     ece_before = ece_of(before).model_copy(update={"name": "calibration.ece_before_temperature"})
     ece_after = ece_of(after).model_copy(update={"name": "calibration.ece_after_temperature"})
     fitted = Metric(name="calibration.temperature", value=temperature, n=len(fit), ci_method="nll-fit-on-the-fit-half")
+    bound = temperature_bound_reason(temperature)
     return {
         "metrics": [fitted, ece_before, ece_after],
         "temperature": temperature,
@@ -250,4 +265,24 @@ def _temperature_advice(records: list[ItemRecord], logits: np.ndarray, targets: 
         "evaluation_items": n,
         "ece_before": ece_before.value,
         "ece_after": ece_after.value,
+        "at_bound": bound is not None,
+        **({"reason": bound} if bound is not None else {}),
     }
+
+
+def temperature_bound_reason(temperature: float) -> str | None:
+    """Why a fitted temperature is no advice, or None when it is one.
+
+    :func:`fit_temperature` searches [0.05, 20]; a fit at either end means the likelihood
+    still improves beyond the bound (the minimum lies outside, or there is none: e.g. a
+    model at chance is best served by an infinite temperature, a uniform guess). The value
+    is then an artefact of the search range, not a temperature to deploy.
+    """
+    low, high = TEMPERATURE_BOUNDS
+    for end, side in ((high, "upper"), (low, "lower")):
+        if math.isclose(temperature, end, rel_tol=1e-9):
+            return (
+                f"no advice: the fit sits at its {side} search bound ({end:g}), so the likelihood still "
+                f"improves beyond it and no temperature in [{low:g}, {high:g}] can be recommended"
+            )
+    return None

@@ -22,7 +22,7 @@ from harness.errors import DataError
 from harness.files.hashing import sha256_file
 from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Scope
 from harness.schema.tasks import Prompt, TaskData, TaskSpec
-from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores
+from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, chance_levels
 from harness.suites.documents import cached_docs, choice_doc, item_ids_of
 
 CONTINUATION = Prompt(text="Question: {{question.strip()}}\nAnswer:", choices="{{choices}}", target="answer")
@@ -97,7 +97,10 @@ class MultipleChoiceSuite(MeasuredSuite):
         return super().scope_of(metric_name)
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:
-        return SuiteScores(metrics=self.proportion_metrics(self.outcomes(records), ACCURACY))
+        """Accuracy overall and per subject, each with its chance level (the mean of 1/k over its items)."""
+        outcomes = self.outcomes(records)
+        mine = {r.item_id: r for r in records if r.suite == self.name}
+        return SuiteScores(metrics=self.proportion_metrics(outcomes, ACCURACY, chance_levels(outcomes, mine)))
 
 
 def read_choice_rows(path: Path) -> list[dict[str, Any]]:

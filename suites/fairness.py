@@ -29,7 +29,15 @@ from harness.files.hashing import sha256_file
 from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Metric, MetricKind, Scope
 from harness.schema.tasks import Prompt, TaskData, TaskSpec
 from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_interval
-from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.base import (
+    MeasuredSuite,
+    Outcomes,
+    PreparedSuite,
+    SuiteOptions,
+    SuiteScores,
+    chance_levels,
+    register_suite,
+)
 from harness.suites.documents import cached_docs, choice_doc, item_ids_of
 
 DESCRIPTION = "The following are multiple choice questions (with answers) about emergency response.\n\n"
@@ -202,7 +210,9 @@ class Fairness(MeasuredSuite):
         mine = [r for r in records if r.suite == self.name]
         if not mine:
             return SuiteScores(metrics=[], warnings=["no fairness records"])
-        metrics = self.proportion_metrics(self.outcomes(mine), ACCURACY)
+        outcomes = self.outcomes(mine)
+        by_id = {r.item_id: r for r in mine}
+        metrics = self.proportion_metrics(outcomes, ACCURACY, chance_levels(outcomes, by_id))
         group_metrics = {m.name: m for m in metrics if m.scope == "group"}
         # table[attribute][scenario][group] = (correct, chose the favourable decision, prediction)
         table: dict[str, dict[str, dict[str, tuple[bool, bool, str | int | None]]]] = defaultdict(
@@ -277,7 +287,7 @@ class Fairness(MeasuredSuite):
             worst_gap.model_copy(update={"name": "fairness.accuracy_gap"} | whole | {"scope": "headline"}),
             worst_parity.model_copy(update={"name": "fairness.demographic_parity_difference"} | whole),
             FLIPS.proportion("fairness.flip_rate", sum(flips_all), len(flips_all), suite=self.name),
-            WORST_GROUP.describe(
+            WORST_GROUP.with_chance(worst_group.chance).describe(
                 worst_group.model_copy(update={"name": "fairness.worst_group_accuracy"}), suite=self.name
             ),
         ]

@@ -43,7 +43,7 @@ class GSM8K(MeasuredSuite):
             for split, path in files.items():
                 if not path.is_file():
                     raise DataError(f"{root}: GSM8K file {path.name} is missing")
-                digest, rows = sha256_file(path), _count_lines(path)
+                digest, rows = sha256_file(path), _checked_rows(path)
                 digests.append((split, digest))
                 if split == "test":
                     item_ids = tuple(f"gsm8k/{i}" for i in range(rows))
@@ -92,6 +92,25 @@ class GSM8K(MeasuredSuite):
         return SuiteScores(metrics=self.proportion_metrics(self.outcomes(records), EXACT_MATCH))
 
 
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for line in handle if line.strip())
+def _checked_rows(path: Path) -> int:
+    """The number of GSM8K rows in ``path``, each checked to be a JSON object with question and answer."""
+    import json
+
+    rows = 0
+    with open(path, encoding="utf-8", errors="strict") as handle:
+        try:
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                if not isinstance(row, dict) or not {"question", "answer"} <= set(row):
+                    raise DataError(f"{path}:{lineno}: a GSM8K row needs the fields question and answer")
+                rows += 1
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not a UTF-8 text file") from None
+    if rows == 0:
+        raise DataError(f"{path}: no GSM8K rows")
+    return rows

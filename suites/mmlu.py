@@ -18,7 +18,15 @@ from harness.files.atomic import atomic_write_jsonl
 from harness.files.hashing import combine_digests, sha256_file
 from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Scope
 from harness.schema.tasks import Prompt, TaskData, TaskSpec
-from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.base import (
+    MeasuredSuite,
+    Outcomes,
+    PreparedSuite,
+    SuiteOptions,
+    SuiteScores,
+    chance_levels,
+    register_suite,
+)
 
 LETTERS = ("A", "B", "C", "D")
 HUB_DATASET = "cais/mmlu"
@@ -184,8 +192,13 @@ class MMLU(MeasuredSuite):
         return super().scope_of(metric_name)
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:
-        """Micro-averaged accuracy over all items, then accuracy per subject (Wilson intervals)."""
-        return SuiteScores(metrics=self.proportion_metrics(self.outcomes(records), ACCURACY))
+        """Micro-averaged accuracy over all items, then accuracy per subject (Wilson intervals).
+
+        Each carries its chance level, 1/k for the k (four) choices of its items.
+        """
+        outcomes = self.outcomes(records)
+        clean = {r.item_id: r for r in records if r.suite == self.name and r.variant == "clean"}
+        return SuiteScores(metrics=self.proportion_metrics(outcomes, ACCURACY, chance_levels(outcomes, clean)))
 
 
 def converted_split(source: Path, subject: str, cache_dir: Path) -> tuple[Path, DatasetUse]:

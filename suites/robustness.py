@@ -20,7 +20,15 @@ from harness.files.hashing import combine_digests, sha256_file, sha256_text
 from harness.schema.results import ACCURACY, DatasetUse, ItemRecord, Metric, MetricKind, Scope
 from harness.schema.tasks import Prompt, TaskData, TaskSpec
 from harness.stats import mcnemar_exact_p_value, paired_difference_interval
-from harness.suites.base import MeasuredSuite, Outcomes, PreparedSuite, SuiteOptions, SuiteScores, register_suite
+from harness.suites.base import (
+    MeasuredSuite,
+    Outcomes,
+    PreparedSuite,
+    SuiteOptions,
+    SuiteScores,
+    chance_level,
+    register_suite,
+)
 from harness.suites.documents import choice_doc
 from harness.suites.mmlu import MMLU, SUBJECTS, converted_split, read_mmlu_csv
 from harness.suites.perturbations import PERTURBATIONS, ChoiceItem, perturb
@@ -143,7 +151,8 @@ class Robustness(MeasuredSuite):
         outcomes = self.outcomes(records)
         by_variant = _by_variant(records)
         clean = by_variant.get("clean", {})
-        metrics = self.proportion_metrics(outcomes, ACCURACY)
+        chance = {f"robustness.accuracy.{v}": chance_level(by_variant[v].values()) for v in by_variant}
+        metrics = self.proportion_metrics(outcomes, ACCURACY, chance)
         metrics = [
             WORST_CASE.describe(m, suite=self.name, scope="headline") if m.name == self.headline else m for m in metrics
         ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from click.testing import Result
 
+from harness.schema.legacy import chance_of
 from harness.schema.results import Environment, ModelInfo, RunResult, SuiteStatus, proportion_metric, write_results
 
 
@@ -21,7 +22,9 @@ def make_result(run_id: str = "run-a", metrics: dict[str, tuple[int, int]] | Non
         suites=suites,
         suite_status={s: SuiteStatus(status="completed", n_items=100) for s in suites},
         metrics=[
-            proportion_metric(name, k, n).model_copy(update={"suite": name.split(".")[0], "direction": "higher"})
+            proportion_metric(name, k, n).model_copy(
+                update={"suite": name.split(".")[0], "direction": "higher", "chance": chance_of(name)}
+            )
             for name, (k, n) in metrics.items()
         ],
         environment=Environment(python="3.11.7"),

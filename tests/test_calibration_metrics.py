@@ -15,6 +15,8 @@ from harness.suites.calibration_metrics import (
     confidence_gap_replicates,
     coverage_accuracy_auc,
     coverage_accuracy_auc_replicates,
+    debiased_calibration_error,
+    debiased_calibration_error_replicates,
     expected_calibration_error,
     expected_calibration_error_replicates,
     fit_temperature,
@@ -155,6 +157,10 @@ def _metric_pairs(n_bins: int = 10) -> dict[str, Pair]:
         "ece_equal_mass": (
             lambda d, i: expected_calibration_error(d[0][i], d[1][i], n_bins, equal_mass=True),
             lambda d, m: expected_calibration_error_replicates(d[0], d[1], m, n_bins, equal_mass=True),
+        ),
+        "ece_debiased": (
+            lambda d, i: debiased_calibration_error(d[0][i], d[1][i], n_bins),
+            lambda d, m: debiased_calibration_error_replicates(d[0], d[1], m, n_bins),
         ),
         "mce": (
             lambda d, i: maximum_calibration_error(d[0][i], d[1][i], n_bins),
@@ -355,3 +361,72 @@ def test_fitted_temperature_equals_scipys_bounded_minimiser(scale: float) -> Non
     ours = fit_temperature(logits, targets)
     assert ours == pytest.approx(float(np.exp(found.x)), rel=1e-5)
     assert nll(np.log(ours)) <= nll(found.x) + 1e-12
+
+
+# --- Debiased calibration error (Kumar, Liang & Ma 2019) ----------------------------------------
+
+
+def test_debiased_calibration_error_of_a_worked_example() -> None:
+    # bin (0.2, 0.3]: confidences 0.25 x 4, 1 of 4 right: gap 0, variance term 0.25 * 0.75 / 3 = 0.0625
+    # bin (0.9, 1.0]: confidences 0.95 x 4, 2 of 4 right: gap 0.45, 0.2025 - 0.5 * 0.5 / 3 = 0.119167
+    # weighted sum 0.5 * (-0.0625) + 0.5 * 0.119167 = 0.028333; its square root 0.168325
+    conf = [0.25] * 4 + [0.95] * 4
+    hits = [True, False, False, False, True, True, False, False]
+    assert debiased_calibration_error(conf, hits) == pytest.approx(math.sqrt(0.5 * -0.0625 + 0.5 * (0.2025 - 0.25 / 3)))
+    # a bin of one item adds nothing; a sum below zero is floored at 0
+    assert debiased_calibration_error([0.25, 0.25, 0.95], [True, False, True]) == 0.0
+    assert math.isnan(debiased_calibration_error([], []))
+
+
+def test_debiased_calibration_error_removes_the_binned_eces_upward_bias() -> None:
+    """On perfectly calibrated samples (right with probability equal to the confidence), the
+    debiased estimate's bootstrap interval contains 0 in most seeds; the binned ECE's never does."""
+    n, seeds = 570, range(20)
+    debiased_has_zero = binned_has_zero = 0
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        conf = rng.uniform(0.25, 1.0, size=n)
+        hits = rng.uniform(size=n) < conf
+        draws = bootstrap_draws(n)
+        low, high = percentile_interval(debiased_calibration_error_replicates(conf, hits, draws))
+        debiased_has_zero += low <= 0.0 <= high
+        low, high = percentile_interval(expected_calibration_error_replicates(conf, hits, draws))
+        binned_has_zero += low <= 0.0 <= high
+    assert debiased_has_zero >= 15 and binned_has_zero == 0
+
+
+def test_debiased_calibration_error_still_sees_real_miscalibration() -> None:
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.6, 1.0, size=2000)
+    hits = rng.uniform(size=2000) < conf - 0.2  # 20 points overconfident everywhere
+    low, _ = percentile_interval(debiased_calibration_error_replicates(conf, hits, bootstrap_draws(2000)))
+    assert debiased_calibration_error(conf, hits) == pytest.approx(0.2, abs=0.03) and low > 0.15
+
+
+def test_the_calibration_suite_reports_the_debiased_error_beside_the_binned_ece() -> None:
+    from harness.schema.results import ItemRecord
+    from harness.suites.calibration import Calibration
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 4))
+    targets = rng.integers(0, 4, size=200)
+    records = [
+        ItemRecord(
+            suite="mmlu",
+            item_id=f"mmlu/x/{i}",
+            prompt_hash=f"p{i}",
+            loglikelihoods=[float(v) for v in logits[i]],
+            prediction=int(logits[i].argmax()),
+            target=int(targets[i]),
+            correct=bool(logits[i].argmax() == targets[i]),
+        )
+        for i in range(200)
+    ]
+    scores = Calibration().score(records)
+    metrics = {m.name: m for m in scores.metrics}
+    debiased = metrics["calibration.ece_debiased"]
+    assert debiased.direction == "lower" and "Kumar" in (debiased.definition or "") and debiased.n == 200
+    assert debiased.ci_low is not None and debiased.ci_method == f"bootstrap-percentile-{DEFAULT_BOOTSTRAP}"
+    names = [m.name for m in scores.metrics]
+    assert names.index("calibration.ece_debiased") == names.index("calibration.ece") + 1
+    assert any("ece_debiased" in w for w in scores.warnings)  # 200 items: the small-sample warning points to it

@@ -98,3 +98,19 @@ def test_help_imports_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_group_without_a_command_prints_its_help_not_an_error_line() -> None:
+    for args in ([], ["data"]):
+        result = run_cli(*args)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Usage: "), result.stderr
+        assert "harness: error:" not in result.stderr and result.stderr.count("\n") > 5
+
+
+def test_help_documents_every_exit_code() -> None:
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    for code in ("0 pass or success", "1 gate failed", "2 usage or input error", "3 a bug in harness"):
+        assert code in flat, code

@@ -34,6 +34,10 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     assert results["model"]["adapter"] and results["suite_status"]["mmlu"]["status"] == "completed"
     verdict = json.loads((tuned / "verdict.json").read_text())
     assert verdict["baseline_run_id"] == runs[0].name
+    # The tiny model answers the domain questions at chance: the verdict may not say PASS.
+    chance = next(o for o in verdict["outcomes"] if o["rule_id"] == "domain-above-chance")
+    assert chance["outcome"] == "fail" and chance["ci_low"] <= chance["chance"] == 0.25
+    assert verdict["verdict"] == "fail" and "REJECTED" in result.output
     text = "".join(" ".join(p.extract_text() for p in PdfReader(out / "report" / "report.pdf").pages).split())
     assert results["model"]["fingerprint"] in text
     mmlu = next(m for m in results["metrics"] if m["name"] == "mmlu.accuracy")
@@ -63,9 +67,13 @@ def test_demo_without_data_skips_suites_and_gate_shows_them_not_measured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    monkeypatch.delenv("HARNESS_HOME")
     out = tmp_path / "demo"
     result = run_cli("demo", "--out", str(out))
     assert result.exit_code == 0, result.output + result.stderr
+    home = (out / "home").resolve()  # without HARNESS_HOME, the demo's whole state stays under --out
+    assert (home / "runs.db").is_file() and (home / "keys" / "audit-ed25519.pem").is_file()
+    assert f"HARNESS_HOME={home} harness dossier" in result.stdout
     assert "MMLU, GSM8K, calibration and robustness will be skipped" in result.stderr
     assert "NOT-MEASURED" in result.stdout and "REJECTED" in result.stdout
     verdict = json.loads(next((out / "training" / "fire-advisor" / "runs").glob("*/verdict.json")).read_text())

@@ -1,3 +1,4 @@
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -120,7 +121,9 @@ def test_junit_has_one_testcase_per_rule_and_marks_failures(tmp_path: Path) -> N
 
 def test_markdown_and_junit_are_pure_functions_of_the_verdict() -> None:
     policy, _ = load_policy("baseline-minimums")
-    verdict = evaluate_policy(policy, make_result(metrics={"mmlu.accuracy": (65, 100)}))
+    run = make_result(metrics={"mmlu.accuracy": (65, 100)})
+    run.metrics[0] = run.metrics[0].model_copy(update={"chance": 0.25})  # as the MMLU suite declares it
+    verdict = evaluate_policy(policy, run)
     assert verdict.verdict == "pass"
     assert "gsm8k-minimum" in verdict_to_markdown(verdict)
     assert ET.fromstring(verdict_to_junit(verdict).split("?>", 1)[1]).tag == "testsuites"
@@ -140,3 +143,17 @@ def test_gate_writes_verdict_and_records_it_in_the_store(tmp_path: Path) -> None
     from harness.store import RunStore
 
     assert RunStore().verdicts("run-a")[0]["verdict"] == "pass"
+
+
+def test_gating_under_a_second_policy_keeps_the_first_verdict_beside_the_latest(tmp_path: Path) -> None:
+    run = store_result(tmp_path, make_result())
+    first = write_policy(tmp_path)
+    second = tmp_path / "second.yaml"
+    second.write_text(POLICY.replace("name: test", "name: second").replace("min: 0.60", "min: 0.99"))
+    assert gate([str(run), "--policy", str(first)])[0] == 0
+    assert gate([str(run), "--policy", str(second)])[0] == 1
+    from harness.gate.judging import list_verdicts
+
+    assert json.loads((run / "verdict.json").read_text())["policy"] == "second"
+    assert sorted(p.name for p in (run / "verdicts").iterdir()) == ["second--none.json", "test--none.json"]
+    assert sorted((v.policy, v.verdict) for v in list_verdicts(run)) == [("second", "fail"), ("test", "pass")]

@@ -149,7 +149,11 @@ def test_high_risk_policy_fails_the_tiny_model_with_a_reason_per_rule(
     outcomes = {o["rule_id"]: o for o in verdict["outcomes"]}
     assert outcomes["mmlu-minimum"]["outcome"] == "fail"
     assert outcomes["gsm8k-minimum"]["outcome"] == "not-measured"  # not in this run: a failure, never a pass
-    assert outcomes["mmlu-no-forgetting"]["outcome"] == "pass" and outcomes["mmlu-no-forgetting"]["p_value"] == 1.0
+    # The run against itself: no item changed, but forgetting is a non-inferiority rule, and on this
+    # few items even an unchanged model cannot rule out a 5% relative drop; the evidence says so.
+    forgetting = outcomes["mmlu-no-forgetting"]
+    assert forgetting["outcome"] == "fail" and forgetting["test"] == "non-inferiority" and forgetting["change"] == 0
+    assert "underpowered" in forgetting["evidence"] and forgetting["items_needed"] > 228
 
     code, stdout, stderr = invoke("report", str(suites_run), "--out", str(tmp_path / "report"), "--no-pdf")
     assert code == 0, stderr

@@ -121,7 +121,10 @@ def test_interrupted_run_resumes_without_redoing_finished_suites(
     (run_dir,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert (run_dir / ".partial" / "mmlu.jsonl").is_file() and not (run_dir / "results.json").exists()
 
-    code, stdout, stderr = invoke("run", "unused", "--resume", str(run_dir), "--no-cache", "--json")
+    code, _, stderr = invoke("run", "another-model", "--resume", str(run_dir), "--no-cache")
+    assert code == 2 and "the run was started with model" in stderr  # a resume never mixes two models
+
+    code, stdout, stderr = invoke("run", "--resume", str(run_dir), "--no-cache", "--json")
     assert code == 0, stderr
     assert "mmlu: 57 items reused" in stderr
     result = load_results(run_dir)

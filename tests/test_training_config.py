@@ -1,4 +1,4 @@
-"""The training config: the notes' defaults, and one-line errors with file, line and field."""
+"""The training config: the methodology's defaults, and one-line errors with file, line and field."""
 
 from __future__ import annotations
 

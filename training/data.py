@@ -1,6 +1,6 @@
 """Training examples: rows from registered datasets, mixed by weight, formatted with the chat template.
 
-Rows come in the notes' instruction format (``instruction``, ``input``, ``output``) or in
+Rows come in the methodology's instruction format (``instruction``, ``input``, ``output``) or in
 the multiple-choice form (``question``, ``choices``, ``answer``), which becomes an
 instruction to pick the best action with the correct choice as the response. Items of
 the domain suite's held-out split are never trained on. The loss is on the response

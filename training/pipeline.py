@@ -1,5 +1,8 @@
 """``harness train``: preflight, baseline, LoRA training, tuned run, gate, then promote or reject.
 
+0. Inputs: the policy, the suites, the base model and every data source named in the
+   config are checked before anything is registered, evaluated or trained, so a
+   malformed ``policy:`` fails in a second, not after an hour of training.
 1. Preflight data gate: every source registered (a file is registered on the way), its
    bytes verified against the record, its expectation suite passed, its raters' kappa
    at or above ``min_kappa``. A failure refuses training (exit 1).
@@ -11,19 +14,23 @@
 5. Promote: copy the adapter with its model card and record to
    ``registry/<name>/<version>/`` (MAJOR for a new base, MINOR for new training data,
    PATCH for a retrain), exit 0. Reject: keep everything, say which rules failed, exit 1.
+
+The finished training, the promotion and the rejection are appended to the signed audit
+log (:func:`harness.store.audit.record_event`) under the tuned run's id.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
 from harness.files.atomic import atomic_write_json, atomic_write_text
 from harness.files.hashing import sha256_file
 from harness.models.modelref import ModelRef
@@ -101,11 +108,56 @@ def preflight(config: TrainConfig, store: RunStore, say: Say) -> list[tuple[Data
     return checked
 
 
+def check_inputs(config: TrainConfig, config_path: Path, store: RunStore) -> ModelRef:
+    """Every input the pipeline will need, checked before it registers, evaluates or trains anything:
+    the gate policy, the suites, the base model, each data source's file or registered version, its
+    ratings file and its expectation suite. Returns the base model reference; raises the input's
+    one-line error, prefixed with the config field that names it."""
+    from harness.data.expectations import resolve_suite_path
+    from harness.data.registry import get_record
+    from harness.data.tables import table_format
+    from harness.gate.policy import load_policy
+
+    with _config_field(config_path, "policy"):
+        load_policy(config.policy)
+    with _config_field(config_path, "suites"):
+        _expanded(config.suites)
+    base_ref = ModelRef(config.base_model)
+    with _config_field(config_path, "base_model"):
+        base_ref.check()
+    for i, source in enumerate(config.data):
+        if source.file is not None:
+            with _config_field(config_path, f"data[{i}].file"):
+                table_format(_existing_file(Path(source.file)))
+        else:
+            with _config_field(config_path, f"data[{i}].dataset"):
+                get_record(store, source.dataset or "")
+        if source.ratings is not None:
+            with _config_field(config_path, f"data[{i}].ratings"):
+                _existing_file(Path(source.ratings))
+        with _config_field(config_path, f"data[{i}].expectations"):
+            resolve_suite_path(source.expectations or "instruction-data")
+    return base_ref
+
+
+@contextmanager
+def _config_field(config_path: Path, name: str) -> Iterator[None]:
+    """Name the config field whose value a one-line error is about."""
+    try:
+        yield
+    except HarnessError as exc:
+        raise type(exc)(f"{config_path}: {name}: {exc}") from None
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return path
+
+
 def find_reusable_run(store: RunStore, spec: RunSpec) -> Path | None:
     """A finished run of the same model (fingerprint, dtype, device) that asked exactly ``spec``'s suites,
     items, decoding and data, if the store has one."""
-    from harness.errors import InputError
-
     wanted = spec.run_settings() | {"suites": sorted(_expanded(spec.suites))}
     fingerprint = spec.model.fingerprint()
     for row in store.runs():
@@ -161,16 +213,16 @@ def run_pipeline(
     from harness.paths import cache_dir
     from harness.runner.execute import execute_run
     from harness.schema.results import load_results
+    from harness.store.audit import record_event
     from harness.training.data import mix, split_examples, to_example
     from harness.training.trainer import train_adapter
 
     config = load_train_config(config_path)
     work_dir = config.output_dir / config.name
     runs_dir = work_dir / "runs"
+    base_ref = check_inputs(config, Path(config_path), store)
     sources = preflight(config, store, say)
 
-    base_ref = ModelRef(config.base_model)
-    base_ref.check()
     base_fingerprint = base_ref.fingerprint()
     spec_kwargs: dict[str, Any] = {
         "suites": config.suites,
@@ -256,6 +308,22 @@ def run_pipeline(
     record["tuned_run"] = tuned_result.run_id
     atomic_write_json(work_dir / RECORD_FILE, record)
     atomic_write_json(tuned_dir / RECORD_FILE, record)  # the dossier of the tuned run shows it
+    record_event(
+        store,
+        tuned_result.run_id,
+        "training",
+        {
+            "name": config.name,
+            "config_sha256": record["config_sha256"],
+            "base_fingerprint": base_fingerprint,
+            "adapter_fingerprint": record["adapter_fingerprint"],
+            "datasets": [{"ref": d["ref"], "sha256": d["sha256"]} for d in record["datasets"]],
+            "steps": outcome.global_step,
+            "stopped_early": outcome.stopped_early,
+            "baseline_run": baseline_dir.name,
+            "record_sha256": sha256_file(tuned_dir / RECORD_FILE),
+        },
+    )
     verdict = judge_run(
         config.policy,
         tuned_result,
@@ -268,6 +336,18 @@ def run_pipeline(
     if verdict.verdict != "pass":
         failed = [o for o in verdict.outcomes if o.blocking]
         reasons = "; ".join(f"{o.rule_id} ({o.outcome}: {o.evidence})" for o in failed)
+        record_event(
+            store,
+            tuned_result.run_id,
+            "rejection",
+            {
+                "name": config.name,
+                "policy": verdict.policy,
+                "verdict": verdict.verdict,
+                "failed_rules": [o.rule_id for o in failed],
+                "adapter_fingerprint": record["adapter_fingerprint"],
+            },
+        )
         return _reject(work_dir, record, verdict, reasons)
 
     registry = config.output_dir / "registry"
@@ -299,6 +379,21 @@ def run_pipeline(
     atomic_write_json(entry_dir / ENTRY_FILE, entry)
     atomic_write_json(entry_dir / RECORD_FILE, record)
     atomic_write_text(entry_dir / "PROMOTED", f"{config.name} {version}: {why}\n")
+    record_event(
+        store,
+        tuned_result.run_id,
+        "promotion",
+        {
+            "name": config.name,
+            "version": version,
+            "why": why,
+            "policy": verdict.policy,
+            "verdict": verdict.verdict,
+            "adapter_fingerprint": record["adapter_fingerprint"],
+            "entry": str(entry_dir.resolve()),
+            "entry_sha256": sha256_file(entry_dir / ENTRY_FILE),
+        },
+    )
     return PipelineResult("promoted", work_dir, entry_dir, record, verdict)
 
 

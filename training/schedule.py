@@ -1,6 +1,6 @@
 """Learning-rate schedule: linear warmup, then cosine decay to a floor, with optional restarts.
 
-The methodology notes ask for a cosine schedule with warmup and a minimum learning
+The methodology asks for a cosine schedule with warmup and a minimum learning
 rate. transformers' ``get_cosine_with_min_lr_schedule_with_warmup`` has no restarts and
 ``get_cosine_with_hard_restarts_schedule_with_warmup`` has no floor, so this is the one
 function with both; it returns the multiplier of the peak rate for torch's ``LambdaLR``.

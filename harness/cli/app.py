@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from harness.errors import HarnessError
-
 if TYPE_CHECKING:
     from harness.schema.results import RunResult
     from harness.store.runs import RunStore
@@ -32,14 +30,10 @@ class App:
         return RunStore(self.store_url)
 
     def resolve_run(self, ref: str) -> Path:
-        """A run directory, a results.json, or a run id known to the run store."""
-        path = Path(ref)
-        if path.exists():
-            return path
-        row = self.store.find_run(ref)
-        if row is None:
-            raise HarnessError(f"{ref}: no such run directory, results file or run id")
-        return Path(row.path)
+        """A run directory, a results.json, or a run id known to the run store (a finished run is indexed on sight)."""
+        from harness.runner.resolve import resolve_run
+
+        return resolve_run(self.store, ref)
 
     def load_run(self, ref: str) -> tuple[RunResult, Path]:
         """The run's results and its directory."""

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from harness.cli.app import App, pass_app
+from harness.cli.options import BOOTSTRAP, PathType, Text
 from harness.errors import HarnessError
 
 _echo_json = App.emit_json
@@ -28,8 +29,8 @@ def data() -> None:
 
 
 @data.command("register")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--name", required=True, help="Dataset name: lowercase letters, digits, - and _.")
+@click.argument("file", type=PathType(path_type=Path))
+@click.option("--name", required=True, type=Text(), help="Dataset name: lowercase letters, digits, - and _.")
 @click.option("--version", help="Semantic version X.Y.Z [default: 1.0.0, or the next minor for new content].")
 @click.option(
     "--source",
@@ -93,7 +94,7 @@ def register(
 
 @data.command("verify")
 @click.argument("ref", metavar="NAME@VERSION")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PathType(path_type=Path))
 @pass_app
 def verify(app: App, ref: str, file: Path) -> None:
     """Check that FILE holds exactly the registered bytes of NAME@VERSION (exit 1 if not)."""
@@ -151,7 +152,7 @@ def lineage_command(app: App, ref: str) -> None:
 
 @data.command("show")
 @click.argument("ref", metavar="NAME@VERSION")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write provenance.json here.")
+@click.option("--out", type=PathType(dir_okay=False, path_type=Path), help="Also write provenance.json here.")
 @pass_app
 def show(app: App, ref: str, out: Path | None) -> None:
     """Print the provenance of NAME@VERSION (record, lineage, validation, agreement, conflicts) as JSON."""
@@ -173,12 +174,12 @@ def _attach(app: App, ref: str | None, kind: str, payload: dict[str, Any]) -> No
 
 
 @data.command("validate")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PathType(path_type=Path))
 @click.option(
     "--expectations",
     "suite_path",
     required=True,
-    type=click.Path(path_type=Path),
+    type=PathType(path_type=Path),
     help="Expectation suite YAML (Great Expectations types and arguments).",
 )
 @click.option(
@@ -225,9 +226,11 @@ def validate(app: App, file: Path, suite_path: Path, ref: str | None, as_json: b
 
 
 @data.command("agreement")
-@click.argument("ratings", type=click.Path(path_type=Path))
+@click.argument("ratings", type=PathType(path_type=Path))
 @click.option("--dataset", "ref", metavar="NAME@VERSION", help="Store the result with this registered version.")
-@click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
+@click.option(
+    "--bootstrap", default=1000, show_default=True, type=BOOTSTRAP, help="Bootstrap resamples for the intervals."
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def agreement(app: App, ratings: Path, ref: str | None, bootstrap: int, as_json: bool) -> None:
@@ -240,8 +243,6 @@ def agreement(app: App, ratings: Path, ref: str | None, bootstrap: int, as_json:
     from harness.data.agreement import agreement_report
     from harness.schema.format import format_metric
 
-    if bootstrap < 100:
-        raise HarnessError(f"--bootstrap must be at least 100, got {bootstrap}")
     report = agreement_report(ratings, n_boot=bootstrap)
     _attach(app, ref, "agreement", report.model_dump(mode="json"))
     if as_json:
@@ -258,22 +259,22 @@ def agreement(app: App, ratings: Path, ref: str | None, bootstrap: int, as_json:
 
 
 @data.command("resolve")
-@click.argument("ratings", type=click.Path(path_type=Path))
+@click.argument("ratings", type=PathType(path_type=Path))
 @click.option(
     "--out",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathType(file_okay=False, path_type=Path),
     help="Folder for resolved.jsonl and conflicts.json.",
 )
 @click.option(
     "--items",
     "items_path",
-    type=click.Path(path_type=Path),
+    type=PathType(path_type=Path),
     help="The dataset (jsonl) to write back with resolved labels and dispute metadata.",
 )
-@click.option("--id-field", default="id", show_default=True, help="Item id field in --items.")
-@click.option("--label-field", default="decision", show_default=True, help="Label field in --items.")
+@click.option("--id-field", default="id", show_default=True, type=Text(), help="Item id field in --items.")
+@click.option("--label-field", default="decision", show_default=True, type=Text(), help="Label field in --items.")
 @click.option(
     "--dataset", "ref", metavar="NAME@VERSION", help="Store the conflict report with this registered version."
 )

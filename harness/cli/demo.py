@@ -7,23 +7,34 @@ from pathlib import Path
 import click
 
 from harness.cli.app import App, pass_app
+from harness.cli.options import LIMIT, PathType
 
 
 @click.command()
 @click.option(
-    "--out", "out_dir", default="harness-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path)
+    "--out", "out_dir", default="harness-demo", show_default=True, type=PathType(file_okay=False, path_type=Path)
 )
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Benchmark data [default: $HARNESS_DATA_DIR].")
-@click.option("--limit", default=4, show_default=True, help="Items per MMLU subject and of GSM8K.")
+@click.option("--data-dir", type=PathType(path_type=Path), help="Benchmark data [default: $HARNESS_DATA_DIR].")
+@click.option("--limit", default=4, show_default=True, type=LIMIT, help="Items per MMLU subject and of GSM8K.")
 @pass_app
 def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
     """The whole flow offline on an embedded tiny model: build, evaluate, gate, report.
 
     Suites whose data cannot be found are skipped and show as not measured in the gate.
+    Everything the demo writes stays under --out, its run store, caches and audit key
+    included (in OUT/home), unless HARNESS_HOME or --store says where they go.
     """
+    import os
+
     from harness.cli.printing import print_verdict
     from harness.data.registry import provenance_path
     from harness.demo import run_demo
+
+    prefix = ""
+    if not os.environ.get("HARNESS_HOME") and app.store_url is None:
+        os.environ["HARNESS_HOME"] = str((out_dir / "home").resolve())
+        prefix = f"HARNESS_HOME={os.environ['HARNESS_HOME']} "
+        app.say(f"state (store, caches, audit key) under {os.environ['HARNESS_HOME']}", tag="demo")
 
     record = run_demo(
         out_dir=out_dir,
@@ -56,6 +67,7 @@ def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
     click.echo(f"dossier       {record.dossier.pdf} (PDF/A-3b), {record.dossier.html}")
     click.echo(f"              {len(record.dossier.placeholders)} items need human input: harness dossier init, then")
     click.echo(
-        f"              harness dossier {record.tuned_run} --input provider.yaml --dataset {record.dataset} --out DIR"
+        f"              {prefix}harness dossier {record.tuned_run} --input provider.yaml --dataset {record.dataset} "
+        "--out DIR"
     )
     click.echo(f"demo done in {record.seconds:.0f} s; the gate's exit code would be {record.verdict.exit_code}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from harness.cli.app import App, pass_app
+from harness.cli.options import PathType, Probability, Text
 from harness.errors import HarnessError
 
 
@@ -32,13 +33,12 @@ def dossier() -> None:
 
 
 @dossier.command("build")
-@click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
-)
+@click.argument("run_ref", metavar="RUN", type=Text())
+@click.option("--out", "out_dir", required=True, type=PathType(file_okay=False, path_type=Path), help="Output folder.")
 @click.option(
     "--baseline",
     "baseline_ref",
+    type=Text(),
     help="Baseline run: compared item by item for the change log (as harness gate --baseline).",
 )
 @click.option(
@@ -51,7 +51,7 @@ def dossier() -> None:
 @click.option(
     "--input",
     "provider_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathType(dir_okay=False, path_type=Path),
     help="provider.yaml with the human input.",
 )
 @click.option(
@@ -112,7 +112,7 @@ def build(
 
 
 @dossier.command("init")
-@click.argument("path", default="provider.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", default="provider.yaml", type=PathType(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
     """Write a commented provider.yaml template (every field the dossier asks a person for)."""
@@ -126,9 +126,9 @@ def init(path: Path, force: bool) -> None:
 
 
 @dossier.command("diff")
-@click.argument("old_ref", metavar="OLD")
-@click.argument("new_ref", metavar="NEW")
-@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.argument("old_ref", metavar="OLD", type=Text())
+@click.argument("new_ref", metavar="NEW", type=Text())
+@click.option("--alpha", default=0.05, show_default=True, type=Probability())
 @click.option("--json", "as_json", is_flag=True)
 def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
     """What changed between two dossiers (folders or dossier.json): model, verdict, data, risks, metrics.
@@ -164,15 +164,15 @@ def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("run_ref", metavar="RUN")
-@click.option("--by", "by", required=True, help="Who signs (name).")
-@click.option("--role", required=True, help="Their role, e.g. 'release manager'.")
+@click.argument("run_ref", metavar="RUN", type=Text())
+@click.option("--by", "by", required=True, type=Text(), help="Who signs (name).")
+@click.option("--role", required=True, type=Text(), help="Their role, e.g. 'release manager'.")
 @click.option("--decision", required=True, type=click.Choice(["approve", "reject"]))
 @click.option("--note", help="Free text kept with the decision.")
 @click.option(
     "--dossier",
     "dossier_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathType(dir_okay=False, path_type=Path),
     help="The dossier file signed [default: the run's latest rendered PDF].",
 )
 @pass_app
@@ -219,14 +219,24 @@ def signoff(
 
 @click.group()
 def audit() -> None:
-    """The audit log of sign-offs."""
+    """The hash-chained, signed audit log: sign-offs, gates, trainings, promotions, renderings.
+
+    Each entry is chained to the one before by SHA-256 and signed with the Ed25519 key in
+    HARNESS_AUDIT_KEY [default: $HARNESS_HOME/keys/audit-ed25519.pem, created on first use].
+    Keep that key away from whoever can write the run store: then an edited, reordered,
+    deleted or forged entry is detected by ``harness audit verify``.
+    """
 
 
 @audit.command("verify")
 @click.option("--head", help="A head hash recorded earlier: also detects entries removed from the end.")
 @click.pass_context
 def verify(ctx: click.Context, head: str | None) -> None:
-    """Recompute the hash chain; exit 1 if any entry was edited or deleted."""
+    """Recompute the hash chain and check every signature and recorded head; exit 1 on any problem.
+
+    Verdicts and dossiers record the head they saw, so entries removed from the end of the
+    log are detected too.
+    """
     from harness.store.audit import verify_chain
 
     app = ctx.find_object(App)
@@ -234,6 +244,11 @@ def verify(ctx: click.Context, head: str | None) -> None:
     check = verify_chain(app.store, head=head)
     if check.ok:
         click.echo(f"OK  {check.entries} entries, chain intact, head {check.head}")
+        if check.key:
+            click.echo(f"    signatures checked against key {check.key}")
+        if check.unsigned_before_signing:
+            click.echo(f"    {check.unsigned_before_signing} leading entries predate signing (hash-chained, unsigned)")
+        click.echo(f"    {check.heads_checked} recorded heads (verdicts, dossiers) found in the log")
         return
     for problem in check.problems:
         click.echo(f"BROKEN  {problem}", err=True)
@@ -250,9 +265,30 @@ def log(app: App, run_id: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    if not rows:
+        click.echo("the audit log is empty")
+        return
     for r in rows:
-        e = r["entry"]
         click.echo(
-            f"{r['id']:>4} {r['created_at']} {r['run_id']} {r['action']} {e.get('decision', '')} by {e.get('by', '-')} "
-            f"({e.get('role', '-')}) {r['entry_hash'][:12]}"
+            f"{r['id']:>4} {r['created_at']} {r['run_id']:<28} {r['action']:<10} {_summary(r['entry'])}  {r['entry_hash'][:12]}"
         )
+
+
+def _summary(entry: dict[str, object]) -> str:
+    """One line on what an audit entry records."""
+    action = entry.get("action")
+    if action == "signoff":
+        return f"{str(entry.get('decision', '')).upper()} by {entry.get('by', '-')} ({entry.get('role', '-')})"
+    if action == "gate":
+        baseline = entry.get("baseline_run_id")
+        return f"{str(entry.get('verdict', '')).upper()} under {entry.get('policy')}" + (
+            f" vs {baseline}" if baseline else ""
+        )
+    details = ", ".join(
+        f"{k}={v}"
+        for k, v in entry.items()
+        if k not in {"created_at", "run_id", "action", "signing_key"}
+        and isinstance(v, (str, int, float))
+        and not str(k).endswith("sha256")
+    )
+    return details[:100]

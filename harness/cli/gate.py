@@ -7,14 +7,25 @@ from pathlib import Path
 import click
 
 from harness.cli.app import App
+from harness.cli.options import CI_SUMMARY_HINT, PathType, Text
+from harness.gate.policy import shipped_policy_names
 
 
 @click.command()
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="RUN", type=Text())
 @click.option(
-    "--policy", "policy_ref", required=True, help="Policy YAML file, or a shipped name (demo, baseline-minimums)."
+    "--policy",
+    "policy_ref",
+    required=True,
+    type=Text(),
+    help="Policy YAML file, or the name of a shipped policy: " + ", ".join(shipped_policy_names()) + ".",
 )
-@click.option("--baseline", "baseline_ref", help="Baseline run for max_drop rules (directory, results.json or run id).")
+@click.option(
+    "--baseline",
+    "baseline_ref",
+    type=Text(),
+    help="Baseline run for max_drop rules (directory, results.json or run id).",
+)
 @click.option(
     "--dataset",
     "datasets",
@@ -22,11 +33,11 @@ from harness.cli.app import App
     metavar="NAME@VERSION",
     help="A registered dataset whose evidence rules on data.<name>.* (or data.*.*) judge. Repeatable.",
 )
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--junit", "junit_path", type=PathType(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option(
     "--markdown",
     "markdown_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathType(dir_okay=False, path_type=Path, empty_hint=CI_SUMMARY_HINT),
     help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
@@ -43,8 +54,9 @@ def gate(
 ) -> None:
     """Judge a stored RUN against a policy; exit 0 pass, 1 fail, 2 bad input.
 
-    A blocking rule whose metric was not measured fails the gate. The verdict is saved
-    as verdict.json in the run directory and recorded in the run store.
+    A blocking rule whose metric was not measured fails the gate. The verdict is kept as
+    verdicts/<policy>--<baseline>.json in the run directory (verdict.json is the latest),
+    recorded in the run store and appended to the audit log.
     """
     from harness.cli.printing import print_verdict
     from harness.files.atomic import atomic_write_text

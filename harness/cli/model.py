@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from harness.cli.options import SEED, PathType, Text
+
 
 @click.group()
 def model() -> None:
@@ -13,14 +15,14 @@ def model() -> None:
 
 
 @model.command("tiny")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=PathType(file_okay=False, path_type=Path))
 @click.option(
     "--adapter",
     "adapter_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathType(file_okay=False, path_type=Path),
     help="Also write a LoRA adapter (non-zero weights) for the tiny model here.",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the model weights.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the model weights.")
 def tiny(directory: Path, adapter_dir: Path | None, seed: int) -> None:
     """Build a tiny seeded Llama-architecture model with its own BPE tokenizer.
 
@@ -39,8 +41,8 @@ def tiny(directory: Path, adapter_dir: Path | None, seed: int) -> None:
 
 
 @model.command("fingerprint")
-@click.argument("base")
-@click.option("--adapter", help="PEFT adapter directory.")
+@click.argument("base", type=Text())
+@click.option("--adapter", type=Text(), help="PEFT adapter directory.")
 @click.option("--allow-pickle", is_flag=True, help="Accept pickle weights (*.bin), which can run code when loaded.")
 def fingerprint(base: str, adapter: str | None, allow_pickle: bool) -> None:
     """Print the SHA-256 fingerprint of a model (and adapter) without loading it."""

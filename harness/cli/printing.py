@@ -12,7 +12,8 @@ from harness.schema.verdict import RuleOutcome, Verdict
 def print_verdict(verdict: Verdict) -> None:
     rows = [("OUTCOME", "RULE", "MEASURED (95% CI, n)", "BOUND", "VS BASELINE (95% CI, p)", "ARTICLE")]
     rows += [
-        (o.outcome.upper(), o.rule_id, format_metric(o), o.bound, format_change(o), o.article) for o in verdict.outcomes
+        (o.outcome.upper(), o.rule_id, format_metric(o), format_bound(o), format_change(o), o.article)
+        for o in verdict.outcomes
     ]
     App.table(rows)
     for o in verdict.outcomes:
@@ -23,6 +24,13 @@ def print_verdict(verdict: Verdict) -> None:
         f"verdict  {verdict.verdict.upper()} ({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail, "
         f"{counts['not-measured']} not measured) policy {verdict.policy}, exit {verdict.exit_code}"
     )
+
+
+def format_bound(outcome: RuleOutcome) -> str:
+    """The rule's bound, with the chance level an above-chance rule compares with."""
+    if outcome.chance is not None:
+        return f"{outcome.bound} {outcome.chance:.3g}"
+    return outcome.bound
 
 
 def format_change(outcome: RuleOutcome) -> str:

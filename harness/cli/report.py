@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from harness.cli.app import App, pass_app
+from harness.cli.options import PathType, Text
 
 
 @click.command()
-@click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
-)
+@click.argument("run_ref", metavar="RUN", type=Text())
+@click.option("--out", "out_dir", required=True, type=PathType(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
 @pass_app
 def report(app: App, run_ref: str, out_dir: Path, no_pdf: bool) -> None:

@@ -8,9 +8,21 @@ from typing import TYPE_CHECKING
 import click
 
 from harness.cli.app import App, pass_app
+from harness.cli.options import (
+    BATCH_SIZE,
+    LIMIT,
+    MAX_GEN_TOKS,
+    NUM_FEWSHOT,
+    RUN_LIMIT,
+    Device,
+    PathType,
+    Probability,
+    Text,
+)
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.runner.spec import RunSpec
     from harness.schema.results import RunResult
 
 
@@ -25,39 +37,41 @@ def parse_suites(value: str) -> list[str]:
 
 
 @click.command()
-@click.argument("base")
-@click.option("--adapter", help="PEFT (LoRA) adapter directory applied on top of BASE.")
+@click.argument("base", type=Text(), required=False)
+@click.option("--adapter", type=Text(), help="PEFT (LoRA) adapter directory applied on top of BASE.")
 @click.option("--suites", "suites_text", default="mmlu,gsm8k", show_default=True, help="Comma-separated suites.")
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
+    type=PathType(path_type=Path),
     help="Local benchmark data (mmlu/, gsm8k/) [default: $HARNESS_DATA_DIR, else the hub].",
 )
-@click.option("--limit", type=int, help="First N items of each MMLU subject and of GSM8K (deterministic).")
-@click.option("--num-fewshot", type=int, help="Few-shot examples [default: 0 for MMLU, 5 for GSM8K].")
+@click.option("--limit", type=LIMIT, help="First N items of each MMLU subject and of GSM8K (deterministic).")
+@click.option("--num-fewshot", type=NUM_FEWSHOT, help="Few-shot examples [default: 0 for MMLU, 5 for GSM8K].")
 @click.option(
-    "--max-gen-toks", type=int, help="Cap on generated tokens for generation suites [default: lm-eval's 256]."
+    "--max-gen-toks", type=MAX_GEN_TOKS, help="Cap on generated tokens for generation suites [default: lm-eval's 256]."
 )
-@click.option("--batch-size", default=8, show_default=True, help="Batch size for the model.")
+@click.option("--batch-size", default=8, show_default=True, type=BATCH_SIZE, help="Batch size for the model.")
 @click.option(
     "--out",
     "out_dir",
     default="runs",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathType(file_okay=False, path_type=Path),
     help="Folder that receives the run directory.",
 )
 @click.option(
     "--resume",
     "resume_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathType(file_okay=False, path_type=Path),
     help="Continue an interrupted run directory (its suites already finished are reused).",
 )
-@click.option("--revision", help="Hub revision of BASE.")
+@click.option("--revision", type=Text(), help="Hub revision of BASE.")
 @click.option(
     "--dtype", default="float32", show_default=True, type=click.Choice(["float32", "bfloat16", "float16", "auto"])
 )
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu, cuda:0.")
+@click.option(
+    "--device", default="cpu", show_default=True, type=Device(), help="torch device: cpu, cuda, cuda:N or mps."
+)
 @click.option("--allow-pickle", is_flag=True, help="Accept pickle weights (*.bin); they can run code when loaded.")
 @click.option("--trust-remote-code", is_flag=True, help="Run model code shipped with BASE (off by default).")
 @click.option(
@@ -65,11 +79,16 @@ def parse_suites(value: str) -> list[str]:
     is_flag=True,
     help="Ask the model everything again: no response cache, no reuse of item records from earlier runs.",
 )
+@click.option(
+    "--judge",
+    type=Text(),
+    help="A model that grades generated answers where a suite asks for it (any inspect-ai model, e.g. hf/PATH).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-@pass_app
+@click.pass_context
 def run(
-    app: App,
-    base: str,
+    ctx: click.Context,
+    base: str | None,
     adapter: str | None,
     suites_text: str,
     data_dir: Path | None,
@@ -85,6 +104,7 @@ def run(
     allow_pickle: bool,
     trust_remote_code: bool,
     no_cache: bool,
+    judge: str | None,
     as_json: bool,
 ) -> None:
     """Evaluate BASE (a model directory or hub id) on the suites; write a run directory.
@@ -93,20 +113,47 @@ def run(
     items.jsonl (one record per item) and the engines' raw output. Every run is indexed
     in the run store (see `harness runs`). Items this model (same files, same dtype) has
     already answered in an earlier run are reused, so a rerun of an unchanged model asks
-    it nothing.
+    it nothing. `--resume DIR` continues an interrupted run with the settings it started with;
+    an option given with it must agree with them.
     """
+    from click.core import ParameterSource
+
     from harness.models.modelref import ModelRef
     from harness.paths import cache_dir, resolve_data_dir
     from harness.runner.execute import execute_run
-    from harness.runner.spec import RunSpec
+    from harness.runner.spec import RunSpec, resumed_spec
 
-    if limit is not None and limit < 1:
-        raise HarnessError(f"--limit must be a positive number of items, got {limit}")
-    if num_fewshot is not None and num_fewshot < 0:
-        raise HarnessError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+    app = ctx.find_object(App)
+    assert app is not None
+    if base is None and resume_dir is None:
+        raise click.UsageError("give BASE (a model directory or hub id), or --resume RUN_DIR")
     if resume_dir is not None:
-        spec = RunSpec.load(resume_dir)
+        typed = {
+            "BASE" if p.name == "base" else p.opts[0]
+            for p in ctx.command.params
+            if p.name and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+        }
+        stored = RunSpec.load(resume_dir)
+        given = _given_spec(
+            stored,
+            base,
+            adapter,
+            suites_text,
+            data_dir,
+            limit,
+            num_fewshot,
+            max_gen_toks,
+            batch_size,
+            revision,
+            dtype,
+            device,
+            allow_pickle,
+            trust_remote_code,
+            judge,
+        )
+        spec = resumed_spec(resume_dir, given, typed)
     else:
+        assert base is not None
         resolved = resolve_data_dir(data_dir)
         spec = RunSpec(
             model=ModelRef(
@@ -124,6 +171,7 @@ def run(
             num_fewshot=num_fewshot,
             batch_size=batch_size,
             gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else {},
+            judge=judge,
         )
     result, run_dir = execute_run(
         spec,
@@ -135,6 +183,49 @@ def run(
         progress=app.say,
     )
     print_run(result, run_dir, as_json)
+
+
+def _given_spec(
+    stored: RunSpec,
+    base: str | None,
+    adapter: str | None,
+    suites_text: str,
+    data_dir: Path | None,
+    limit: int | None,
+    num_fewshot: int | None,
+    max_gen_toks: int | None,
+    batch_size: int,
+    revision: str | None,
+    dtype: str,
+    device: str,
+    allow_pickle: bool,
+    trust_remote_code: bool,
+    judge: str | None,
+) -> RunSpec:
+    """The spec the typed options describe, the stored run's where an option was not typed (for --resume)."""
+    from harness.models.modelref import ModelRef
+    from harness.paths import resolve_data_dir
+    from harness.runner.spec import RunSpec
+
+    resolved = resolve_data_dir(data_dir) if data_dir is not None else None
+    return RunSpec(
+        model=ModelRef(
+            base=base or stored.model.base,
+            adapter=adapter,
+            revision=revision,
+            dtype=dtype,
+            device=device,
+            allow_pickle=allow_pickle,
+            trust_remote_code=trust_remote_code,
+        ),
+        suites=parse_suites(suites_text),
+        data_dir=str(resolved) if resolved else stored.data_dir,
+        limit=limit,
+        num_fewshot=num_fewshot,
+        batch_size=batch_size,
+        gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else {},
+        judge=judge or stored.judge,
+    )
 
 
 def print_run(result: RunResult, run_dir: Path, as_json: bool) -> None:
@@ -165,7 +256,7 @@ def print_run(result: RunResult, run_dir: Path, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, help="How many recent runs to list.")
+@click.option("--limit", default=20, show_default=True, type=RUN_LIMIT, help="How many recent runs to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_app
 def runs(app: App, limit: int, as_json: bool) -> None:
@@ -177,23 +268,26 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no runs yet (harness run ... or harness demo)")
         return
-    click.echo(f"{'run id':<26} {'created':<25} {'fingerprint':<16} {'model':<30} headline")
+    click.echo(f"{'run id':<28} {'created':<25} {'status':<9} {'fingerprint':<16} {'model':<30} headline")
     for row in rows:
         model_name = Path(row.model_base).name + (" +" + Path(row.model_adapter).name if row.model_adapter else "")
         heads = ", ".join(
             f"{k}={v['value']:.3f} (n={v['n']})" for k, v in row.headline.items() if v.get("value") is not None
         )
-        click.echo(f"{row.run_id:<26} {row.created_at:<25} {row.fingerprint[7:19]:<16} {model_name[:30]:<30} {heads}")
+        click.echo(
+            f"{row.run_id:<28} {row.created_at:<25} {row.status:<9} {row.fingerprint[7:19]:<16} {model_name[:30]:<30} "
+            f"{heads}"
+        )
 
 
 @click.command()
-@click.argument("reference_ref", metavar="RUN_A")
-@click.argument("candidate_ref", metavar="RUN_B")
+@click.argument("reference_ref", metavar="RUN_A", type=Text())
+@click.argument("candidate_ref", metavar="RUN_B", type=Text())
 @click.option(
     "--alpha",
     default=0.05,
     show_default=True,
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=Probability(),
     help="Significance level of McNemar's exact test.",
 )
 @click.option(
@@ -210,7 +304,9 @@ def compare(app: App, reference_ref: str, candidate_ref: str, alpha: float, show
     For every accuracy-like metric both runs measured: the change B - A, its paired-
     bootstrap 95% interval and McNemar's exact p-value over the items both runs saw with
     the same prompt. ECE, Brier and NLL get a paired bootstrap test; other shared
-    metrics (gaps, drops) show their plain difference.
+    metrics (gaps, drops) show their plain difference. Many metrics are tested at once, so
+    p-values are adjusted for multiplicity (Holm 1979), and "significant" means after the
+    adjustment.
     """
     from harness.comparison import compare_run_dirs
 
@@ -220,7 +316,7 @@ def compare(app: App, reference_ref: str, candidate_ref: str, alpha: float, show
         return
     click.echo(f"A (reference)  {comparison.reference_run}  {comparison.reference_fingerprint[:19]}")
     click.echo(f"B (candidate)  {comparison.candidate_run}  {comparison.candidate_fingerprint[:19]}")
-    rows = [("METRIC", "A", "B", "B - A (95% CI)", "REL.", "p", "n", "")]
+    rows = [("METRIC", "A", "B", "B - A (95% CI)", "REL.", "RAW p", "p (HOLM)", "n", "")]
     hidden = 0
     for c in comparison.comparisons:
         if c.scope in ("subject", "group") and not show_all and not c.significant:
@@ -241,13 +337,17 @@ def compare(app: App, reference_ref: str, candidate_ref: str, alpha: float, show
                 else "-"
                 if c.p_value is None
                 else f"{c.p_value:.3g}" + (" (bootstrap)" if c.test == "paired-bootstrap" else ""),
+                "-" if c.p_adjusted is None else f"{c.p_adjusted:.3g}",
                 str(c.n),
                 "significant" if c.significant else "",
             )
         )
     app.table(rows)
     significant = sum(bool(c.significant) for c in comparison.comparisons)
+    tested = sum(c.p_value is not None for c in comparison.comparisons)
+    adjusted = " after Holm's adjustment" if comparison.adjustment == "holm" else ""
     click.echo(
-        f"{significant} significant change(s) at alpha {alpha:g}; {comparison.unmatched_items} item(s) not in both runs"
+        f"{significant} significant change(s) at alpha {alpha:g}{adjusted} over {tested} tested rows; "
+        f"{comparison.unmatched_items} item(s) not in both runs"
         + (f"; {hidden} unchanged detail row(s) hidden (--all shows them)" if hidden else "")
     )

@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from harness.cli.app import App
+from harness.cli.options import PathType
 
 
 @click.command()
-@click.argument("config_path", metavar="CONFIG.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config_path", metavar="CONFIG.yaml", type=PathType(dir_okay=False, path_type=Path))
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint of an interrupted training.")
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
+    type=PathType(path_type=Path),
     help="Benchmark data for the gate's runs [default: $HARNESS_DATA_DIR].",
 )
 @click.pass_context

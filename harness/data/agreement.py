@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from harness.data.tables import read_table
+from harness.data.tables import read_table, row_location
 from harness.errors import DataError
 from harness.schema.results import Metric
 from harness.stats import DEFAULT_BOOTSTRAP, bootstrap_draws, percentile_interval
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pandas import DataFrame
 
 
-KAPPA_TARGET = 0.7  # the methodology notes' threshold for substantial agreement
+KAPPA_TARGET = 0.7  # the methodology's threshold for substantial agreement
 
 
 class PairwiseKappa(BaseModel):
@@ -66,10 +66,18 @@ class AgreementReport(BaseModel):
 
 
 def load_ratings(path: str | Path) -> DataFrame:
-    """Long-format ratings with item_id and rater_id; at least two raters; one rating per (item, rater)."""
-    frame = read_table(path, required=("item_id", "rater_id"))
+    """Long-format ratings with item_id and rater_id; at least two raters; one rating per (item, rater).
+
+    Scores and confidences must be finite numbers or missing: NaN or infinity written as a
+    value is refused with its line, as is a row without an item or a rater.
+    """
+    frame = read_table(path, required=("item_id", "rater_id"), finite=("score", "confidence"))
     if "label" not in frame.columns and "score" not in frame.columns:
         raise DataError(f"{path}: a ratings file needs a 'label' or a 'score' column (or both)")
+    for column in ("item_id", "rater_id"):
+        empty = frame[column].isna()
+        if empty.any():
+            raise DataError(f"{path}{row_location(Path(path), frame, int(frame.index[empty][0]))}: {column} is empty")
     frame["item_id"] = frame["item_id"].astype(str)
     frame["rater_id"] = frame["rater_id"].astype(str)
     raters = frame["rater_id"].nunique()
@@ -78,13 +86,17 @@ def load_ratings(path: str | Path) -> DataFrame:
     duplicated = frame.duplicated(["item_id", "rater_id"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
-        line = int(frame.index[duplicated][0]) + 2  # header line + 1-based
-        raise DataError(f"{path}:{line}: rater {row['rater_id']!r} rated item {row['item_id']!r} twice")
+        where = row_location(Path(path), frame, int(frame.index[duplicated][0]))
+        raise DataError(f"{path}{where}: rater {row['rater_id']!r} rated item {row['item_id']!r} twice")
     if "score" in frame.columns:
         try:
             frame["score"] = frame["score"].astype(float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise DataError(f"{path}: column 'score' must hold numbers") from None
+        infinite = np.isinf(frame["score"].to_numpy())
+        if infinite.any():
+            where = row_location(Path(path), frame, int(np.flatnonzero(infinite)[0]))
+            raise DataError(f"{path}{where}: score is not a finite number")
     return frame
 
 
@@ -133,7 +145,7 @@ def _mean_kappa(codes: np.ndarray) -> float:
 
 
 def mean_pairwise_kappa(labels: DataFrame) -> float:
-    """The mean of the pairwise Cohen's kappas: the methodology notes' agreement figure (Light 1971)."""
+    """The mean of the pairwise Cohen's kappas: the methodology's agreement figure (Light 1971)."""
     return _mean_kappa(label_codes(labels))
 
 
@@ -463,7 +475,7 @@ def agreement_report(path: str | Path, *, n_boot: int = DEFAULT_BOOTSTRAP, seed:
     head = next((m for m in metrics if m.name == "kappa"), None)
     interpretation = (
         f"mean pairwise Cohen's kappa {head.value:.3f}: {landis_koch(head.value)} agreement (Landis & Koch 1977); "
-        f"the notes' target is > {KAPPA_TARGET}"
+        f"the methodology's target is > {KAPPA_TARGET}"
         if head and head.value is not None
         else "no categorical labels: see the ICCs and ordinal alpha"
     )

@@ -1,4 +1,4 @@
-"""The methodology notes' conflict-resolution protocol for expert labels.
+"""The methodology's conflict-resolution protocol for expert labels.
 
 1. Find disagreements: raters gave different labels, or their confidence differs by more
    than 0.3 even where the labels agree.
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from harness.data.agreement import load_ratings
+from harness.data.tables import row_location
 from harness.errors import DataError
 
 CONFIDENCE_GAP = 0.3
@@ -107,12 +108,13 @@ def resolve_ratings(path: str | Path) -> ConflictReport:
     if has_confidence:
         try:
             conf = frame["confidence"].astype(float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise DataError(f"{path}: column 'confidence' must hold numbers in [0, 1]") from None
         frame["confidence"] = conf
-        if ((conf < 0) | (conf > 1)).any():
-            line = int(frame.index[(conf < 0) | (conf > 1)][0]) + 2
-            raise DataError(f"{path}:{line}: confidence must lie in [0, 1]")
+        outside = ((conf < 0) | (conf > 1)).to_numpy()  # NaN here is a missing confidence (an empty cell)
+        if outside.any():
+            where = row_location(Path(path), frame, int(outside.nonzero()[0][0]))
+            raise DataError(f"{path}{where}: confidence must lie in [0, 1], got {conf.iloc[outside.nonzero()[0][0]]}")
     items = []
     for item_id, group in frame.dropna(subset=["label"]).groupby("item_id", sort=True):
         confidences = group["confidence"].astype(float).dropna().tolist() if has_confidence else None
@@ -133,7 +135,7 @@ def resolve_ratings(path: str | Path) -> ConflictReport:
 def apply_resolution(
     rows: list[dict[str, Any]], report: ConflictReport, *, id_field: str, label_field: str
 ) -> list[dict[str, Any]]:
-    """The dataset with resolved labels and the notes' dispute metadata on each row.
+    """The dataset with resolved labels and the methodology's dispute metadata on each row.
 
     Rows whose item needs a third expert keep their label field empty (None) until one
     has looked; rows without ratings are left as they are.

@@ -38,6 +38,7 @@ SOURCE_TYPES = (
     "other",
 )
 PROVENANCE_FILE = "provenance.json"
+REGISTER_ATTEMPTS = 5  # a registration that loses a race re-reads the store and decides again
 
 
 class Source(BaseModel):
@@ -119,6 +120,12 @@ def register_dataset(
 
     Without a version: 1.0.0 for a new name, the existing version when the same bytes
     are registered again, else the next minor version after the latest.
+
+    Safe under concurrency: the store's primary key (name, version) lets exactly one of
+    two registrations of a version create it; the other re-reads the store and returns
+    the record (same content), refuses (other content under a version it named), or
+    takes the next minor version (other content, no version named), as it would have
+    done one moment later.
     """
     path = Path(path)
     if not NAME_RE.match(name):
@@ -136,42 +143,48 @@ def register_dataset(
     fmt = table_format(path)
     frame = read_table(path)
     digest = sha256_file(path)
-    existing = store.datasets(name)
-    same_content = next((r for r in existing if r["sha256"] == digest), None)
-    if version is None:
-        if same_content is not None:
-            return DatasetRecord.model_validate(same_content), False
-        version = _next_minor([r["version"] for r in existing]) if existing else "1.0.0"
-    previous = store.dataset(name, version)
-    if previous is not None:
-        if previous["sha256"] == digest:
-            return DatasetRecord.model_validate(previous), False
-        raise DataError(
-            f"{name}@{version} is already registered with other content (sha256 {previous['sha256'][:12]}…, "
-            f"this file {digest[:12]}…); a version never changes: register it as a new version"
-        )
     sources = sources or []
     experts = [s.expert for s in sources if s.expert]
-    record = DatasetRecord(
-        name=name,
-        version=version,
-        sha256=digest,
-        bytes=path.stat().st_size,
-        format=fmt,
-        rows=len(frame),
-        columns=column_summary(frame),
-        sources=sources,
-        contributors=sorted(set((contributors or []) + experts)),
-        license=license,
-        description=description,
-        file=str(path.resolve()),
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        parent=parent,
-        transform=transform,
+    for _ in range(REGISTER_ATTEMPTS):
+        existing = store.datasets(name)
+        target = version
+        if target is None:
+            same_content = next((r for r in existing if r["sha256"] == digest), None)
+            if same_content is not None:
+                return DatasetRecord.model_validate(same_content), False
+            target = _next_minor([r["version"] for r in existing]) if existing else "1.0.0"
+        previous = store.dataset(name, target)
+        if previous is not None:
+            if previous["sha256"] == digest:
+                return DatasetRecord.model_validate(previous), False
+            raise DataError(
+                f"{name}@{target} is already registered with other content (sha256 {previous['sha256'][:12]}…, "
+                f"this file {digest[:12]}…); a version never changes: register it as a new version"
+            )
+        record = DatasetRecord(
+            name=name,
+            version=target,
+            sha256=digest,
+            bytes=path.stat().st_size,
+            format=fmt,
+            rows=len(frame),
+            columns=column_summary(frame),
+            sources=sources,
+            contributors=sorted(set((contributors or []) + experts)),
+            license=license,
+            description=description,
+            file=str(path.resolve()),
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            parent=parent,
+            transform=transform,
+        )
+        if store.add_dataset(name, target, digest, record.created_at, record.model_dump(mode="json")):
+            write_provenance(store, record.ref)
+            return record, True
+        # another process registered name@target between our read and our insert: look again
+    raise DataError(
+        f"dataset {name}: other processes kept registering versions of it; {REGISTER_ATTEMPTS} attempts failed, try again"
     )
-    store.add_dataset(name, version, digest, record.created_at, record.model_dump(mode="json"))
-    write_provenance(store, record.ref)
-    return record, True
 
 
 def verify_dataset(store: RunStore, ref: str, path: str | Path) -> tuple[bool, DatasetRecord, str]:

@@ -13,6 +13,7 @@ from harness.errors import HarnessError
 
 ENGINES: dict[str, str] = {
     "lm-eval": "harness.engines.lm_eval_engine:LmEvalEngine",
+    "inspect": "harness.engines.inspect_engine:InspectEngine",
 }
 
 

@@ -26,6 +26,7 @@ class EngineSettings:
 
     batch_size: int = 8
     response_cache: Path | None = None  # where an engine may keep request-level caches, per model
+    judge: str | None = None  # a model that grades generated answers, for tasks that ask for one
 
 
 @dataclass

@@ -1,7 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of either.
+
+A write the system refuses (a read-only folder, a full disk, a file where a folder
+should be) is an :class:`~harness.errors.OutputError` naming the file harness meant to
+write, never the temp file it wrote through.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -9,20 +15,30 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness.errors import OutputError, os_error_reason
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same folder, fsync, rename."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if os.fspath(path) == "":
+        raise OutputError("an empty path was given where a file should be written")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _make_folder(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({os_error_reason(exc)})") from exc
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{target}: cannot write ({os_error_reason(exc)})") from exc
         raise
     _fsync_dir(target.parent)
     return target
@@ -39,6 +55,22 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
     lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows]
     return atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` and its parents; a file in the way is named rather than reported as "exists"."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder)) from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Every byte of ``data`` to ``fd`` (``os.write`` may write less than it was given)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -14,6 +14,12 @@ from harness.schema.comparison import PairedComparison, RunComparison
 from harness.schema.format import format_metric
 from harness.schema.results import Metric, RunResult
 from harness.schema.verdict import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, Outcome, RuleOutcome, Verdict
+from harness.stats import (
+    Z_95,
+    newcombe_difference_interval,
+    non_inferiority_sample_size,
+    paired_proportions_interval,
+)
 
 __all__ = [
     "EXIT_FAIL",
@@ -40,8 +46,10 @@ def evaluate_policy(
     """Apply every rule of ``policy`` to ``run``.
 
     ``baseline`` serves the ``max_drop`` rules; ``comparison`` (run against baseline,
-    paired by item) lets them block only on a drop that is also significant at the
-    policy's alpha. Without it a drop is judged on the plain difference, and says so.
+    paired by item) lets a difference rule block only on a drop that is also significant
+    at the policy's alpha, and gives a non-inferiority rule its paired interval. Without
+    it a difference rule judges the plain difference, and a non-inferiority rule the
+    runs' unpaired interval, and each says so.
     """
     datasets = datasets or {}
     if datasets:
@@ -80,6 +88,9 @@ def _judge(
         return RuleOutcome(**common, outcome="not-measured", blocking=rule.severity == "block", evidence=reason)
     measured = {"value": metric.value, "n": metric.n, "ci_low": metric.ci_low, "ci_high": metric.ci_high}
 
+    if rule.kind == "above_chance":
+        return _judge_chance(rule, common, measured, metric)
+
     if rule.kind == "max_drop":
         base_metric = baseline.metric(rule.metric) if baseline else None
         if baseline is None or base_metric is None or base_metric.value is None:
@@ -91,9 +102,10 @@ def _judge(
             return RuleOutcome(
                 **common, **measured, outcome="not-measured", blocking=rule.severity == "block", evidence=reason
             )
-        return _judge_drop(
-            rule, common, measured, base_metric, comparison.get(rule.metric) if comparison else None, alpha
-        )
+        paired = comparison.get(rule.metric) if comparison else None
+        if rule.test == "non-inferiority":
+            return _judge_non_inferiority(rule, common, measured, metric, base_metric, paired)
+        return _judge_drop(rule, common, measured, base_metric, paired, alpha)
 
     value = metric.value
     if rule.min is not None:
@@ -111,6 +123,35 @@ def _judge(
     return _bounded(rule, common, measured, ok, evidence)
 
 
+def _judge_chance(rule: Rule, common: dict[str, Any], measured: dict[str, Any], metric: Metric) -> RuleOutcome:
+    """Better than guessing: the 95% interval's lower bound must lie above the metric's chance level.
+
+    A point estimate above chance is not enough: on a small test set a model that guesses
+    scores above chance half the time. Only an interval wholly above chance rules guessing
+    out (at the 2.5% one-sided level of a 95% interval). A metric that declares no chance
+    level (:attr:`Metric.chance`) or has no interval is not measured for this rule.
+    """
+    facts = measured | {"chance": metric.chance}
+    if metric.chance is None:
+        evidence = f"{rule.metric} declares no chance level, so whether it beats guessing cannot be judged"
+        return RuleOutcome(
+            **common, **facts, outcome="not-measured", blocking=rule.severity == "block", evidence=evidence
+        )
+    if metric.ci_low is None:
+        evidence = f"{rule.metric} has no 95% interval, so it cannot be shown to lie above chance {metric.chance:.3f}"
+        return RuleOutcome(
+            **common, **facts, outcome="not-measured", blocking=rule.severity == "block", evidence=evidence
+        )
+    ok = bool(metric.above_chance)
+    evidence = f"lower bound {metric.ci_low:.3f} vs chance {metric.chance:.3f} (n={metric.n})"
+    evidence += (
+        "; the 95% interval lies above chance"
+        if ok
+        else f"; the 95% interval reaches chance: the data do not rule out guessing (value {metric.value:.3f})"
+    )
+    return _bounded(rule, common, facts, ok, evidence)
+
+
 def _judge_drop(
     rule: Rule,
     common: dict[str, Any],
@@ -119,7 +160,13 @@ def _judge_drop(
     paired: PairedComparison | None,
     alpha: float,
 ) -> RuleOutcome:
-    """A drop fails only when it exceeds the tolerance and, where items pair, is significant."""
+    """A drop fails only when it exceeds the tolerance and, where items pair, is significant.
+
+    The paired test is the rule's own, declared in the policy before the data: its raw p is
+    compared with alpha (no multiplicity adjustment, unlike ``harness compare``, which tests
+    every metric at once). Absence of significance is not evidence of no drop: for that, use
+    ``test: non-inferiority``.
+    """
     assert rule.max_drop is not None
     base_value, value = base_metric.value or 0.0, measured["value"]
     drop = base_value - value
@@ -127,7 +174,7 @@ def _judge_drop(
         drop = drop / base_value if base_value else drop
     unit = f"{drop:.1%} relative" if rule.relative else f"{drop:.4f}"
     over = drop > rule.max_drop + 1e-12
-    facts = measured | {"baseline_value": base_value, "change": value - base_value}
+    facts = measured | {"baseline_value": base_value, "change": value - base_value, "test": rule.test}
     evidence = f"drop {unit} against baseline {base_value:.4f} (limit {rule.describe_bound()})"
     if paired is not None and paired.paired and paired.n:
         significant = paired.p_value is not None and paired.p_value < alpha  # p can be exactly 0.0 on large n
@@ -140,7 +187,8 @@ def _judge_drop(
         test = "McNemar" if paired.test == "mcnemar-exact" else (paired.test or "paired test")
         evidence += (
             f"; paired on {paired.n} items: change {paired.change:+.4f} [{paired.ci_low:+.4f}, {paired.ci_high:+.4f}], "
-            f"{test} p={paired.p_value:.3g} ({'<' if significant else '>='} alpha {alpha:g})"
+            f"{test} p={paired.p_value:.3g} ({'<' if significant else '>='} alpha {alpha:g}, "
+            "raw p of this rule's one pre-declared test)"
         )
         if over and not facts["significant"]:
             evidence += "; not significant, so not a regression"
@@ -148,6 +196,106 @@ def _judge_drop(
     if over:
         evidence += "; no paired item records, so significance was not tested"
     return _bounded(rule, common, facts, not over, evidence)
+
+
+def _judge_non_inferiority(
+    rule: Rule,
+    common: dict[str, Any],
+    measured: dict[str, Any],
+    metric: Metric,
+    base_metric: Metric,
+    paired: PairedComparison | None,
+) -> RuleOutcome:
+    """Non-inferiority: pass only when the data rule out a drop larger than the tolerance.
+
+    With tolerance t (max_drop, times the baseline value when relative), the rule passes
+    when the lower end of the 95% interval of the change (candidate minus baseline) lies
+    above -t; otherwise it fails, however small the observed drop (the burden of proof is
+    on the candidate; e.g. Wellek 2010, *Testing Statistical Hypotheses of Equivalence and
+    Noninferiority*). The interval is a paired one over the items both runs answered: for
+    per-item correctness, Agresti & Min's (2005) interval from the 2x2 table
+    (:func:`harness.stats.paired_proportions_interval`; the comparison's percentile
+    bootstrap collapses to a point when no item changed, which would let a small test set
+    rule out any drop); for other paired metrics, the comparison's paired bootstrap.
+    Without paired records, Newcombe's (1998) interval for two independent proportions
+    from the runs' own intervals, which is wider, so conservative.
+
+    When the interval's lower half (change minus its lower end) is at least t, even an
+    unchanged model could not have passed on this many items: the evidence says the
+    comparison is underpowered and how many items would do, by
+    :func:`harness.stats.non_inferiority_sample_size`: n = (z_0.975 + z_0.8)^2 * v / t^2,
+    with v the discordance rate (b + c) / n for paired correctness (Connor 1987; 1 / (n + 2),
+    the two added half-items, when no item changed), else the
+    per-item variance the interval implies, n * ((high - low) / (2 * 1.96))^2 (for two
+    unpaired runs, the sum of both runs').
+    """
+    assert rule.max_drop is not None
+    base_value, value = base_metric.value or 0.0, measured["value"]
+    tolerance = rule.tolerance(base_value)
+    facts = measured | {
+        "baseline_value": base_value,
+        "change": value - base_value,
+        "test": rule.test,
+        "tolerance": tolerance,
+    }
+    margin = f"-{tolerance:.4f}" + (f" ({rule.max_drop:.0%} of baseline {base_value:.4f})" if rule.relative else "")
+    interval = _change_interval(metric, base_metric, paired)
+    if interval is None:
+        evidence = (
+            f"change {value - base_value:+.4f} against baseline {base_value:.4f}; no interval for the change "
+            f"(neither paired item records nor both runs' intervals), so a drop beyond {margin} cannot be ruled out"
+        )
+        return _bounded(rule, common, facts, False, evidence)
+    change, low, high, source, variance, n = interval
+    per = "paired items" if source.startswith("paired") else "items in each run"
+    facts |= {"change": change, "change_ci_low": low, "change_ci_high": high}
+    ok = low > -tolerance
+    evidence = f"change {change:+.4f} [{low:+.4f}, {high:+.4f}] {source}; non-inferiority margin {margin}: "
+    if ok:
+        evidence += "the 95% interval rules out a larger drop"
+        return _bounded(rule, common, facts, True, evidence)
+    evidence += "the 95% interval does not rule out a larger drop"
+    if change - low >= tolerance:
+        needed = non_inferiority_sample_size(variance, tolerance)
+        evidence += (
+            f"; underpowered: the interval extends {change - low:.4f} below the observed change, no less than the "
+            f"tolerance {tolerance:.4f}, so on {n} items even an unchanged model could not pass"
+        )
+        if needed is not None:
+            facts["items_needed"] = needed
+            evidence += f"; about {needed:,} {per} would be needed (80% power if there is no true change)"
+        elif tolerance <= 0:
+            evidence += "; with a tolerance of 0 only a significant improvement can pass"
+    return _bounded(rule, common, facts, False, evidence)
+
+
+def _change_interval(
+    metric: Metric, base_metric: Metric, paired: PairedComparison | None
+) -> tuple[float, float, float, str, float, int] | None:
+    """(change, low, high, where from, per-item variance, items) of candidate minus baseline; None without one."""
+    if paired is not None and paired.paired and paired.n and paired.change is not None:
+        b, c = paired.only_reference_correct, paired.only_candidate_correct
+        where = f"paired on {paired.n} items"
+        if b is not None and c is not None:
+            low, high = paired_proportions_interval(b, c, paired.n)
+            discordance = (
+                (b + c) / paired.n if b + c else 1 / (paired.n + 2)
+            )  # none seen: Agresti-Min's added half-items
+            return paired.change, low, high, f"{where} (Agresti-Min interval)", discordance, paired.n
+        if paired.ci_low is not None and paired.ci_high is not None:
+            variance = paired.n * ((paired.ci_high - paired.ci_low) / (2 * Z_95)) ** 2
+            return paired.change, paired.ci_low, paired.ci_high, f"{where} (paired bootstrap)", variance, paired.n
+    c_low, c_high, b_low, b_high = metric.ci_low, metric.ci_high, base_metric.ci_low, base_metric.ci_high
+    if metric.value is None or base_metric.value is None or c_low is None or c_high is None:
+        return None
+    if b_low is None or b_high is None:
+        return None
+    low, high = newcombe_difference_interval((base_metric.value, b_low, b_high), (metric.value, c_low, c_high))
+    variance = sum(
+        m.n * ((hi - lo) / (2 * Z_95)) ** 2 for m, lo, hi in ((metric, c_low, c_high), (base_metric, b_low, b_high))
+    )
+    source = "unpaired (Newcombe's interval: no paired item records)"
+    return metric.value - base_metric.value, low, high, source, variance, min(metric.n, base_metric.n)
 
 
 def _bounded(rule: Rule, common: dict[str, Any], measured: dict[str, Any], ok: bool, evidence: str) -> RuleOutcome:

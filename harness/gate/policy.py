@@ -12,20 +12,29 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import PolicyError
-from harness.files.yaml_files import read_yaml, shipped_or_path, validate_yaml
+from harness.files.yaml_files import read_yaml, shipped_files, shipped_or_path, validate_yaml
 
 
 class Rule(BaseModel):
     """One requirement: a metric, a bound, a severity and the article it serves."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str | None = None
     metric: str = Field(min_length=1)
     min: float | None = Field(default=None, description="pass when value >= min")
     max: float | None = Field(default=None, description="pass when value <= max")
     max_drop: float | None = Field(default=None, ge=0, description="largest allowed fall against the baseline run")
+    above_chance: bool | None = Field(
+        default=None,
+        description="pass only when the metric's 95% interval lies above its chance level (the lower bound exceeds it)",
+    )
     relative: bool = Field(default=False, description="max_drop as a fraction of the baseline value")
+    test: Literal["difference", "non-inferiority"] = Field(
+        default="difference",
+        description="max_drop only. difference: fail when the drop exceeds the tolerance and is significant; "
+        "non-inferiority: pass only when the 95% interval of the change rules out a drop beyond the tolerance",
+    )
     warn_until: float | None = Field(
         default=None,
         description="a band beyond min/max that only warns, e.g. max 0.10 with warn_until 0.15: "
@@ -37,17 +46,23 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _one_bound(self) -> Rule:
-        bounds = [b for b in ("min", "max", "max_drop") if getattr(self, b) is not None]
+        if self.above_chance is False:
+            raise ValueError("above_chance: false asks nothing; write above_chance: true or leave it out")
+        bounds = [b for b in ("min", "max", "max_drop", "above_chance") if getattr(self, b) is not None]
         if len(bounds) != 1:
-            raise ValueError(f"give exactly one of min, max, max_drop (got {', '.join(bounds) or 'none'})")
+            raise ValueError(
+                f"give exactly one of min, max, max_drop, above_chance (got {', '.join(bounds) or 'none'})"
+            )
         if self.relative and self.max_drop is None:
             raise ValueError("relative applies to max_drop only")
+        if self.test != "difference" and self.max_drop is None:
+            raise ValueError("test applies to max_drop only")
         if self.warn_until is not None:
             if self.max is not None and self.warn_until <= self.max:
                 raise ValueError("warn_until must lie above max")
             if self.min is not None and self.warn_until >= self.min:
                 raise ValueError("warn_until must lie below min")
-            if self.max_drop is not None:
+            if self.max_drop is not None or self.above_chance:
                 raise ValueError("warn_until applies to min and max rules")
         return self
 
@@ -57,25 +72,40 @@ class Rule(BaseModel):
 
     @property
     def kind(self) -> str:
+        if self.above_chance:
+            return "above_chance"
         return "min" if self.min is not None else "max" if self.max is not None else "max_drop"
+
+    def tolerance(self, baseline_value: float) -> float:
+        """The largest allowed fall in the metric's own units: max_drop, times the baseline value when relative."""
+        assert self.max_drop is not None
+        return self.max_drop * abs(baseline_value) if self.relative else self.max_drop
 
     def describe_bound(self) -> str:
         band = f" (warn to {self.warn_until:g})" if self.warn_until is not None else ""
+        if self.above_chance:
+            return "95% CI above chance"
         if self.min is not None:
             return f">= {self.min:g}{band}"
         if self.max is not None:
             return f"<= {self.max:g}{band}"
         assert self.max_drop is not None
-        return f"drop <= {self.max_drop:.0%} of baseline" if self.relative else f"drop <= {self.max_drop:g}"
+        bound = f"drop <= {self.max_drop:.0%} of baseline" if self.relative else f"drop <= {self.max_drop:g}"
+        return f"{bound}, non-inferiority" if self.test == "non-inferiority" else bound
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     version: str | int = 1
     description: str | None = None
-    alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level for max_drop rules")
+    alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="significance level of the max_drop rules' difference tests (each a single pre-declared test)",
+    )
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -101,8 +131,20 @@ def load_policy(path: str | Path) -> tuple[Policy, Path]:
 
 
 def resolve_policy_path(path: str | Path) -> Path:
-    """A path as given, or the name of a policy shipped with harness (``demo``, ``baseline-minimums``)."""
-    return shipped_or_path(path, "", PolicyError, "policy")
+    """A path as given, or the name of a policy shipped with harness (:func:`shipped_policy_names`)."""
+    return shipped_or_path(path, "", PolicyError, "policy", accepts=_is_policy_file)
+
+
+def shipped_policy_names() -> list[str]:
+    """The policies harness ships: the YAML files of ``policies/`` with a top-level ``rules:`` list.
+
+    The risk catalogue and criteria share that folder but are not policies.
+    """
+    return sorted(path.stem for path in shipped_files("", _is_policy_file).values())
+
+
+def _is_policy_file(path: Path) -> bool:
+    return any(line.startswith("rules:") for line in path.read_text(encoding="utf-8").splitlines())
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness.errors import ModelError
+from harness.errors import ModelError, os_error_text
 from harness.files.hashing import combine_digests, sha256_file, sha256_text
 
 CONFIG_FILES = ("config.json", "generation_config.json")
@@ -36,6 +36,8 @@ SAFE_WEIGHT_GLOBS = ("*.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHT_GLOBS = ("*.bin", "*.pt", "*.pth", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 DTYPES = ("float32", "bfloat16", "float16", "auto")
+DEVICE_PATTERN = re.compile(r"cpu|mps|cuda(?::\d{1,3})?")
+DEVICES = "cpu, cuda, cuda:N or mps"
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -59,6 +61,8 @@ class ModelRef:
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise ModelError(f"dtype {self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if not valid_device(self.device):
+            raise ModelError(f"device {self.device!r} is not one of {DEVICES}")
 
     def to_dict(self) -> dict[str, Any]:
         """The reference as plain data (for run specs); ``ModelRef(**d)`` rebuilds it."""
@@ -98,10 +102,39 @@ class ModelRef:
         return _read_json(self.base_dir / "config.json")
 
     def check(self) -> None:
-        """Every check that can be made without loading weights; raises ModelError."""
-        _weight_files(self.base_dir, self.allow_pickle)
+        """Every check that can be made without loading weights; raises ModelError.
+
+        The configuration must be a JSON object and every safetensors file must have a
+        header the safetensors library accepts, whose tensors fit in the file: a truncated
+        download or a header that lies about its length fails here, not halfway through a
+        load.
+        """
+        _ = self.config
+        for path in _weight_files(self.base_dir, self.allow_pickle):
+            if path.suffix == ".safetensors":
+                check_safetensors(path)
+            elif path.name.endswith(".index.json"):
+                _check_shard_index(path)
         if self.adapter_dir is not None:
+            adapter_weights = self.adapter_dir / "adapter_model.safetensors"
+            if adapter_weights.is_file():
+                check_safetensors(adapter_weights)
             self._check_adapter_matches_base()
+
+    def check_device(self) -> None:
+        """Refuse a device this machine's torch cannot use, before any weights are read."""
+        import torch
+
+        if self.device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise ModelError(f"device {self.device!r}: torch finds no CUDA GPU on this machine (use --device cpu)")
+            index = int(self.device.partition(":")[2] or 0)
+            if index >= torch.cuda.device_count():
+                raise ModelError(
+                    f"device {self.device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
+                )
+        elif self.device == "mps" and not torch.backends.mps.is_available():
+            raise ModelError("device 'mps': torch finds no Apple GPU (MPS) on this machine (use --device cpu)")
 
     def _check_adapter_matches_base(self) -> None:
         adapter_dir = self.adapter_dir
@@ -177,6 +210,7 @@ class ModelRef:
     def load(self) -> LoadedModel:
         """Load the model and tokenizer with transformers and peft; the only place weights are read."""
         self.check()
+        self.check_device()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -252,6 +286,41 @@ def quiet_transformers() -> None:
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
+def valid_device(device: str) -> bool:
+    """Whether ``device`` names a torch device harness runs on: cpu, cuda, cuda:N or mps."""
+    return DEVICE_PATTERN.fullmatch(device) is not None
+
+
+def check_safetensors(path: Path) -> None:
+    """Open ``path``'s header with the safetensors library; a corrupt or truncated file is a ModelError.
+
+    ``safe_open`` reads only the header and checks that it is valid JSON of a sane size and
+    that the tensors it lists exactly cover the rest of the file; no tensor is loaded.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            handle.keys()
+    except SafetensorError as exc:
+        raise ModelError(
+            f"{path}: not a valid safetensors file ({_one_line(exc)}); it may be truncated or corrupt"
+        ) from None
+    except OSError as exc:
+        raise ModelError(os_error_text(exc, path)) from None
+
+
+def _check_shard_index(path: Path) -> None:
+    """Every shard a ``model.safetensors.index.json`` names must be beside it."""
+    index = _read_json(path)
+    weight_map = index.get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise ModelError(f"{path}: no 'weight_map' object")
+    for shard in sorted({str(v) for v in weight_map.values()}):
+        if not (path.parent / shard).is_file():
+            raise ModelError(f"{path}: names the shard {shard}, which is not in {path.parent}")
+
+
 def _looks_like_hub_id(base: str) -> bool:
     return re.fullmatch(r"[\w.-]+/[\w.-]+", base) is not None and not base.startswith(".")
 
@@ -259,6 +328,8 @@ def _looks_like_hub_id(base: str) -> bool:
 def _resolve_base(base: str, revision: str | None, allow_pickle: bool) -> Path:
     path = Path(base).expanduser()
     if path.exists() or not _looks_like_hub_id(base):
+        if path.exists() and not path.is_dir():
+            raise ModelError(f"{base}: is a file; a model is a directory with config.json and weights")
         if not path.is_dir():
             raise ModelError(f"model directory {base} does not exist")
         if not (path / "config.json").is_file():
@@ -310,11 +381,17 @@ def _identity_files(directory: Path, allow_pickle: bool) -> list[Path]:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise ModelError(os_error_text(exc, path)) from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ModelError(f"{path}: JSON nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ModelError(f"{path}: expected a JSON object")
     return data

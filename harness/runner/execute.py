@@ -16,7 +16,7 @@ the run store, so a rerun of an unchanged model costs no model call.
 
 from __future__ import annotations
 
-import json
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ from harness.errors import DataError, InputError
 from harness.files.atomic import atomic_write_json
 from harness.paths import hub_allowed
 from harness.runner.environment import capture_environment
-from harness.runner.spec import SPEC_FILE, RunSpec
+from harness.runner.spec import SPEC_FILE, RunSpec, check_resume, read_spec_file
 from harness.schema.results import (
     ITEMS_FILE,
     RESULTS_FILE,
@@ -45,7 +45,7 @@ from harness.schema.results import (
 )
 from harness.schema.tasks import TaskSpec
 from harness.store.runs import RunStore
-from harness.suites import DerivedSuite, MeasuredSuite, PreparedSuite, SuiteOptions, get_suites
+from harness.suites import DerivedSuite, MeasuredSuite, PreparedSuite, Suite, SuiteOptions, get_suites
 
 if TYPE_CHECKING:
     from harness.models.modelref import LoadedModel
@@ -73,6 +73,11 @@ class RunContext:
     counts: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "model_calls": 0, "cache_hits": 0, "reused_items": 0}
     )
+    records: list[ItemRecord] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    datasets: list[DatasetUse] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def engine(self, name: str) -> Engine:
         if name not in self.engines:
@@ -104,9 +109,17 @@ def execute_run(
     files, named by their content [default: ``cache_root``, else ``<out>/.cache``].
     ``engines`` and ``model`` let a caller share an engine or an already loaded model
     between runs.
+
+    The run is indexed in ``store`` as it starts (status running) and completed once its
+    results.json is written. ``resume_dir`` continues an interrupted run; ``spec`` must then
+    match the spec it started with (:func:`~harness.runner.spec.check_resume`). A run that
+    fails before any suite finished leaves neither folder nor store row; one with finished
+    suites keeps them for ``--resume``.
     """
     if spec.limit is not None and spec.limit < 1:
         raise InputError(f"--limit must be a positive number of items, got {spec.limit}")
+    if resume_dir is not None:
+        check_resume(_resumable_spec(resume_dir, store), spec)
     suites = get_suites(spec.suites)
     ref = spec.model
     ref.check()
@@ -139,19 +152,63 @@ def execute_run(
             progress(f"{suite.name}: skipped ({exc})")
 
     run_id, created_at, run_dir = _open_run_dir(spec, out_dir, resume_dir, fingerprint, now)
-    context = RunContext(
-        spec=spec,
-        store=store,
-        settings=EngineSettings(batch_size=spec.batch_size, response_cache=cache_root),
-        engines=dict(engines or {}),
-        loaded=model,
-        reuse=cache_root is not None,
-    )
-    all_records: list[ItemRecord] = []
-    metrics: list[Metric] = []
-    datasets: list[DatasetUse] = []
-    timings: dict[str, float] = {}
-    details: dict[str, dict[str, Any]] = {}
+    try:
+        if store is not None:
+            store.start_run(
+                run_id,
+                created_at,
+                model_base=ref.base,
+                model_adapter=ref.adapter,
+                fingerprint=fingerprint,
+                suites=[suite.name for suite in suites],
+                run_dir=run_dir,
+            )
+        context = RunContext(
+            spec=spec,
+            store=store,
+            settings=EngineSettings(batch_size=spec.batch_size, response_cache=cache_root, judge=spec.judge),
+            engines=dict(engines or {}),
+            loaded=model,
+            reuse=cache_root is not None,
+        )
+        _run_suites(prepared_suites, statuses, context, run_dir, progress)
+        timings = context.timings | {"total": round(time.perf_counter() - started, 3)}
+        result = RunResult(
+            run_id=run_id,
+            created_at=created_at,
+            model=ModelInfo(**ref.describe()),
+            suites=[suite.name for suite in suites],
+            suite_status=statuses,
+            metrics=context.metrics,
+            datasets=context.datasets,
+            environment=capture_environment(ref.device, SEED),
+            timings=timings,
+            cache=context.counts,
+            details=context.details,
+        )
+        write_items(run_dir / ITEMS_FILE, context.records)
+        write_results(run_dir, result)
+    except Exception:
+        _after_failure(spec, run_id, run_dir, store, resumed=resume_dir is not None, progress=progress)
+        raise
+    for leftover in (run_dir / PARTIAL_DIR).glob("*.jsonl"):
+        leftover.unlink()
+    if (run_dir / PARTIAL_DIR).is_dir():
+        (run_dir / PARTIAL_DIR).rmdir()
+    if store is not None:
+        store.index_run(result, run_dir, headline_metrics(result, [s.headline for s in suites]))
+    return result, run_dir
+
+
+def _run_suites(
+    prepared_suites: Sequence[tuple[Suite, PreparedSuite]],
+    statuses: dict[str, SuiteStatus],
+    context: RunContext,
+    run_dir: Path,
+    progress: Progress,
+) -> None:
+    """Measure (or derive) each prepared suite in order; results accumulate in ``context`` and ``statuses``."""
+    spec = context.spec
     for suite, prepared in prepared_suites:
         suite_started = time.perf_counter()
         if isinstance(suite, DerivedSuite):
@@ -168,19 +225,19 @@ def execute_run(
                 progress(f"{suite.name}: skipped (needs {missing[0]})")
                 continue
             records: list[ItemRecord] = []
-            inputs = [r for r in all_records if r.suite in suite.requires]
+            inputs = [r for r in context.records if r.suite in suite.requires]
             progress(f"{suite.name}: computed from {len(inputs)} {'/'.join(suite.requires)} records, no model call")
         else:
             assert isinstance(suite, MeasuredSuite)
             records = _measure(suite, prepared, context, run_dir, progress)
             inputs = records
-        all_records.extend(records)
+        context.records.extend(records)
         scores = suite.score(inputs)
-        timings[f"suite.{suite.name}"] = round(time.perf_counter() - suite_started, 3)
-        metrics.extend(scores.metrics)
+        context.timings[f"suite.{suite.name}"] = round(time.perf_counter() - suite_started, 3)
+        context.metrics.extend(scores.metrics)
         if scores.details:
-            details[suite.name] = scores.details
-        datasets.extend(prepared.datasets)
+            context.details[suite.name] = scores.details
+        context.datasets.extend(prepared.datasets)
         for warning in scores.warnings:
             progress(f"{suite.name}: warning: {warning}")
         statuses[suite.name] = SuiteStatus(
@@ -191,30 +248,41 @@ def execute_run(
             settings=prepared.settings | {"limit": spec.limit},
             headline=suite.headline,
         )
-    timings["total"] = round(time.perf_counter() - started, 3)
 
-    result = RunResult(
-        run_id=run_id,
-        created_at=created_at,
-        model=ModelInfo(**ref.describe()),
-        suites=[suite.name for suite in suites],
-        suite_status=statuses,
-        metrics=metrics,
-        datasets=datasets,
-        environment=capture_environment(ref.device, SEED),
-        timings=timings,
-        cache=context.counts,
-        details=details,
-    )
-    write_items(run_dir / ITEMS_FILE, all_records)
-    write_results(run_dir, result)
-    for leftover in (run_dir / PARTIAL_DIR).glob("*.jsonl"):
-        leftover.unlink()
-    if (run_dir / PARTIAL_DIR).is_dir():
-        (run_dir / PARTIAL_DIR).rmdir()
+
+def _resumable_spec(resume_dir: Path, store: RunStore | None) -> RunSpec:
+    """The spec an interrupted run started with; a run that finished already is refused (and,
+    if it was killed before the store heard of its results, indexed now)."""
+    if (resume_dir / RESULTS_FILE).is_file():
+        if store is not None:
+            from harness.runner.resolve import resolve_run
+
+            resolve_run(store, resume_dir)
+        raise InputError(f"{resume_dir}: this run finished already; nothing to resume")
+    return RunSpec.from_dict(read_spec_file(resume_dir)["spec"])
+
+
+def _after_failure(
+    spec: RunSpec, run_id: str, run_dir: Path, store: RunStore | None, *, resumed: bool, progress: Progress
+) -> None:
+    """A run that failed leaves no orphan: with no suite finished its folder and store row go; with
+    some finished they stay, and the user is told how to continue."""
+    if (run_dir / RESULTS_FILE).is_file():
+        return
+    finished = sorted(p.stem for p in (run_dir / PARTIAL_DIR).glob("*.jsonl"))
+    if finished or resumed:
+        if finished:
+            progress(
+                f"run {run_id} stopped; its finished suites ({', '.join(finished)}) are kept: "
+                f"continue with `harness run {spec.model.base} --resume {run_dir}`"
+            )
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
     if store is not None:
-        store.index_run(result, run_dir, headline_metrics(result, [s.headline for s in suites]))
-    return result, run_dir
+        try:
+            store.remove_run(run_id)
+        except Exception as cleanup:  # the run's own error (perhaps the store's) is the one to report
+            progress(f"run {run_id}: could not remove its store row ({cleanup})")
 
 
 def _engine_name(suite: object) -> str | None:
@@ -226,9 +294,7 @@ def _open_run_dir(
 ) -> tuple[str, str, Path]:
     """(run id, creation time, directory) of a new run, or of the interrupted run being resumed."""
     if resume_dir is not None:
-        if (resume_dir / RESULTS_FILE).is_file():
-            raise InputError(f"{resume_dir}: this run finished already; nothing to resume")
-        previous = json.loads((resume_dir / SPEC_FILE).read_text(encoding="utf-8"))
+        previous = read_spec_file(resume_dir)
         if previous.get("fingerprint") != fingerprint:
             raise InputError(
                 f"{resume_dir}: the model changed since this run started (fingerprint differs); start a new run"

@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import HarnessError, InputError
 from harness.models.modelref import ModelRef
 
 SPEC_FILE = "run-spec.json"
 _MODEL_FIELDS = {f.name for f in fields(ModelRef)}
+
+# What --resume compares, in order: the spec field and the `harness run` option that sets it. The
+# batch size is not compared: it changes how fast items are asked, not what is measured.
+RESUME_OPTIONS: dict[str, str] = {
+    "model.base": "BASE",
+    "model.adapter": "--adapter",
+    "model.revision": "--revision",
+    "model.dtype": "--dtype",
+    "model.device": "--device",
+    "model.allow_pickle": "--allow-pickle",
+    "model.trust_remote_code": "--trust-remote-code",
+    "suites": "--suites",
+    "limit": "--limit",
+    "num_fewshot": "--num-fewshot",
+    "gen_kwargs": "--max-gen-toks",
+    "data_dir": "--data-dir",
+    "judge": "--judge",
+}
+_PATH_FIELDS = {"model.base", "model.adapter", "data_dir"}
 
 
 @dataclass
@@ -26,6 +46,7 @@ class RunSpec:
     batch_size: int = 8
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     skip_unavailable: bool = False
+    judge: str | None = None  # a model grading generated answers, for suites that ask for one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,4 +83,88 @@ def read_spec_file(run_dir: Path) -> dict[str, Any]:
         RunSpec.from_dict(stored["spec"])  # the fields must make a spec
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: unreadable run spec ({exc})") from None
+    except HarnessError as exc:
+        raise InputError(f"{path}: {exc}") from None
     return stored
+
+
+def check_resume(stored: RunSpec, given: RunSpec, options: Collection[str] | None = None) -> None:
+    """Refuse to resume a run with settings other than those it started with, naming each difference.
+
+    ``options``: the `harness run` options (labels of :data:`RESUME_OPTIONS`, e.g. ``--suites``,
+    ``BASE``) the user gave explicitly; only those are compared [default: all]. Raises
+    :class:`InputError`: ``--resume: the run was started with --suites mmlu,gsm8k, not gsm8k``.
+    """
+    differences = resume_differences(stored, given, options)
+    if differences:
+        raise InputError(
+            "--resume: the run was started "
+            + "; ".join(differences)
+            + " (leave these options out to continue it, or start a new run)"
+        )
+
+
+def resumed_spec(run_dir: Path, given: RunSpec, options: Collection[str] | None = None) -> RunSpec:
+    """The spec to continue ``run_dir`` with: the one it started with, after :func:`check_resume` of
+    ``given`` (the options the user typed) against it; only the batch size may change."""
+    stored = RunSpec.load(run_dir)
+    check_resume(stored, given, options)
+    return replace(stored, batch_size=given.batch_size)
+
+
+def resume_differences(stored: RunSpec, given: RunSpec, options: Collection[str] | None = None) -> list[str]:
+    """Each compared setting in which ``given`` differs from ``stored``, as "with --limit 2, not 1"."""
+    out = []
+    for name, label in RESUME_OPTIONS.items():
+        if options is not None and label not in options:
+            continue
+        old, new = _field(stored, name), _field(given, name)
+        if _same(name, old, new):
+            continue
+        old_shown, new_shown = _shown(name, old), _shown(name, new)
+        plain = not isinstance(old_shown, bool) and old_shown is not None and new_shown is not None
+        other = str(new_shown) if plain and not isinstance(new_shown, bool) else _phrase(label, new_shown)
+        out.append(f"{_phrase(label, old_shown)}, not {other}")
+    return out
+
+
+def _field(spec: RunSpec, name: str) -> object:
+    if name.startswith("model."):
+        return getattr(spec.model, name.removeprefix("model."))
+    return getattr(spec, name)
+
+
+def _same(name: str, old: object, new: object) -> bool:
+    if old == new:
+        return True
+    if name == "suites" and isinstance(old, list) and isinstance(new, list):
+        return set(old) == set(new)  # the order of --suites does not change what is measured
+    if name == "gen_kwargs":
+        return (old or {}) == (new or {})
+    if name in _PATH_FIELDS and isinstance(old, str) and isinstance(new, str):
+        a, b = Path(old).expanduser(), Path(new).expanduser()
+        return a.exists() and b.exists() and a.resolve() == b.resolve()
+    return False
+
+
+def _shown(name: str, value: object) -> object:
+    """A setting as the user typed it: suites comma-separated, decoding as --max-gen-toks."""
+    if name == "suites" and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if name == "gen_kwargs" and isinstance(value, dict):
+        if not value:
+            return None
+        if set(value) == {"max_gen_toks"}:
+            return value["max_gen_toks"]
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _phrase(label: str, value: object) -> str:
+    if value is None or value is False:
+        return f"without {label}"
+    if value is True:
+        return f"with {label}"
+    if label == "BASE":
+        return f"with model {value}"
+    return f"with {label} {value}"

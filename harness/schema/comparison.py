@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 COMPARISON_PREFIX = "comparison-"
@@ -33,20 +35,37 @@ class PairedComparison(BaseModel):
     ci_method: str | None = None
     only_reference_correct: int | None = None
     only_candidate_correct: int | None = None
-    p_value: float | None = None
+    p_value: float | None = Field(default=None, description="the test's own p-value, before any adjustment")
+    p_adjusted: float | None = Field(
+        default=None, description="the p-value adjusted for every tested row of the comparison (see adjustment)"
+    )
     test: str | None = None
-    significant: bool | None = None
+    significant: bool | None = Field(
+        default=None,
+        description="p below alpha: after the comparison's adjustment (p_adjusted) where it has one, else the raw p",
+    )
 
 
 class RunComparison(BaseModel):
+    """Every shared metric of two runs; ``significant`` holds across all its tests at once.
+
+    A comparison tests many metrics (each suite, each subject), so a raw p below alpha
+    somewhere is expected by chance alone. Schema 2 adjusts the p-values of all tested
+    rows together (``adjustment``: Holm 1979), and ``significant`` means significant after
+    that adjustment. Files of schema 1 were not adjusted (``adjustment`` reads "none").
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: str = "1"
+    schema_version: str = "2"
     reference_run: str
     candidate_run: str
     reference_fingerprint: str
     candidate_fingerprint: str
     alpha: float
+    adjustment: Literal["holm", "none"] = Field(
+        default="none", description="how p-values were adjusted for the number of tested rows (holm: Holm 1979)"
+    )
     unmatched_items: int
     comparisons: list[PairedComparison]
 

@@ -4,6 +4,12 @@ Schema 1 metrics were bare names; schema 2 metrics describe themselves (suite, s
 slice, direction, unit). A version-1 ``results.json`` is upgraded in memory by reading
 the names the version-1 suites wrote, so runs stored before the change still gate,
 compare and render. Nothing here is used for new runs.
+
+Chance levels (:attr:`Metric.chance`) came later still, within schema 2: a metric
+written before them has no ``chance`` key at all (newer files write ``null`` where a
+metric has none). For both, the chance level is filled where the suite fixes it: every
+MMLU, robustness and fairness item has four choices (the readers refuse any other
+count), and so does every item of the domain suite's shipped data (a test pins it).
 """
 
 from __future__ import annotations
@@ -59,10 +65,22 @@ _V1_SLICE_SCOPES = {
 }
 
 
+# Chance level by metric family, for accuracies whose suites fix the number of choices (4).
+_FOUR_CHOICES = 0.25
+_CHANCE_FAMILIES: dict[str, float] = {
+    "mmlu.accuracy": _FOUR_CHOICES,
+    "domain.accuracy": _FOUR_CHOICES,
+    "robustness.accuracy": _FOUR_CHOICES,
+    "fairness.accuracy": _FOUR_CHOICES,
+    "fairness.worst_group_accuracy": _FOUR_CHOICES,
+    "calibration.selective_accuracy_at_10": _FOUR_CHOICES,
+}
+
+
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
     """A results mapping of any supported version as a current-version mapping."""
     if raw.get("schema_version") != "1":
-        return raw
+        return _with_chance_levels(raw)
     out = dict(raw)
     out["schema_version"] = "2"
     out["metrics"] = [_upgrade_metric(m) for m in raw.get("metrics", []) if isinstance(m, dict)]
@@ -72,7 +90,27 @@ def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
         statuses[suite] = dict(status) | ({"headline": headline} if headline else {})
     out["suite_status"] = statuses
     out["details"] = {suite: _with_charts(suite, dict(d)) for suite, d in (raw.get("details") or {}).items()}
-    return out
+    return _with_chance_levels(out)
+
+
+def _with_chance_levels(raw: dict[str, Any]) -> dict[str, Any]:
+    """Metrics written before chance levels existed (no ``chance`` key) with the chance level their suite fixes."""
+    metrics = raw.get("metrics")
+    if not isinstance(metrics, list) or all(not isinstance(m, dict) or "chance" in m for m in metrics):
+        return raw
+    return dict(raw) | {
+        "metrics": [
+            m if not isinstance(m, dict) or "chance" in m else m | {"chance": chance_of(str(m.get("name", "")))}
+            for m in metrics
+        ]
+    }
+
+
+def chance_of(name: str) -> float | None:
+    """The chance level of a metric of the built-in suites by its name, where the suite fixes it; else None."""
+    suite, _, rest = name.partition(".")
+    family = f"{suite}.{rest.split('.')[0]}" if rest else suite
+    return _CHANCE_FAMILIES.get(family)
 
 
 def _with_charts(suite: str, details: dict[str, Any]) -> dict[str, Any]:

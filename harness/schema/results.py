@@ -58,6 +58,13 @@ class Metric(BaseModel):
     unit: Unit = "score"
     label: str | None = Field(default=None, description="a short human-readable name")
     definition: str | None = Field(default=None, description="where the definition comes from (paper or library)")
+    chance: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="the value a model guessing uniformly at random would score: the mean over items of 1/k "
+        "for k choices; null where chance has no meaning (generated answers, gaps, rates)",
+    )
 
     @field_validator("value", "ci_low", "ci_high", mode="before")
     @classmethod
@@ -69,6 +76,17 @@ class Metric(BaseModel):
     @property
     def is_breakdown(self) -> bool:
         return self.scope in BREAKDOWN_SCOPES
+
+    @property
+    def above_chance(self) -> bool | None:
+        """Whether the 95% interval lies wholly above the chance level (its lower bound exceeds it).
+
+        None when the metric declares no chance level or has no interval: the data cannot
+        then tell a model that knows something from one that guesses.
+        """
+        if self.chance is None or self.ci_low is None:
+            return None
+        return self.ci_low > self.chance
 
 
 class MetricKind(BaseModel):
@@ -84,6 +102,11 @@ class MetricKind(BaseModel):
     unit: Unit = "score"
     label: str | None = None
     definition: str | None = None
+    chance: float | None = Field(default=None, ge=0, le=1, description="the chance level stamped on each metric")
+
+    def with_chance(self, chance: float | None) -> MetricKind:
+        """The same kind with the chance level of one set of items (multiple-choice suites: mean of 1/k)."""
+        return self.model_copy(update={"chance": chance})
 
     def describe(self, metric: Metric, *, suite: str, scope: Scope = "overall", slice: str | None = None) -> Metric:
         return metric.model_copy(
@@ -95,6 +118,7 @@ class MetricKind(BaseModel):
                 "unit": self.unit,
                 "label": self.label,
                 "definition": self.definition,
+                "chance": self.chance,
             }
         )
 

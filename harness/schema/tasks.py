@@ -73,6 +73,15 @@ class TaskSpec:
     # Random few-shot sampling draws in document order, so a document's prompt depends on
     # the documents asked before it: such a task can only be reused or rerun whole.
     fewshot_order_dependent: bool = False
+    # Generated-answer tasks scored by a registered scorer (harness.scoring): each document is
+    # {"id", "input", "target", ...}; the whole document is what the scorer reads.
+    scorer: str | None = None
+    system: str | None = None
+    # A yes/no question a model-graded judge answers about each response, when a run names a judge.
+    judge_question: str | None = None
+    # The document field holding a fixed response: the model is not asked, the response is scored
+    # (used to measure a judge against reference-labelled responses).
+    respond_with: str | None = None
 
     def identity(self, engine_version: str) -> str:
         """SHA-256 of everything that shapes this task's prompts and scores (not local paths)."""
@@ -81,6 +90,10 @@ class TaskSpec:
         described.pop("item_ids")
         described["engine"] = engine_version
         return sha256_text(json.dumps(described, sort_keys=True, default=str))
+
+    def item_id_of(self, document: Mapping[str, Any]) -> str:
+        """The item id of a generated-answer task's document (``<item_prefix>/<its id>``)."""
+        return f"{self.item_prefix}/{document['id']}"
 
     def item_id(self, doc_index: int) -> str:
         if self.item_ids is not None:

@@ -4,6 +4,11 @@ SQLite (one file, WAL mode) by default; any SQLAlchemy URL, e.g. PostgreSQL, for
 shared deployment. The run directories stay the source of truth; the store indexes them,
 keeps the datasets' records and evidence, the audit log, and the item records engines
 measured (so an unchanged model is never asked the same thing twice).
+
+A run is indexed when it starts (status ``running``, its folder) and completed when its
+``results.json`` is written; a run killed between the two is completed the next time the
+store looks it up (:meth:`RunStore.find_run`, :meth:`RunStore.runs`), so a run whose
+results exist on disk is never lost to the store.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -28,13 +34,15 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from harness.errors import InputError
 from harness.paths import default_store_url
-from harness.schema.results import ItemRecord, RunResult
+from harness.schema.results import RESULTS_FILE, ItemRecord, RunResult, load_results
 
 metadata = MetaData()
 
@@ -49,6 +57,8 @@ runs_table = Table(
     Column("suites", JSON, nullable=False),
     Column("headline", JSON, nullable=False),
     Column("path", Text, nullable=False),
+    # running: indexed when it started, results.json not yet seen; finished: indexed from results.json
+    Column("status", String(20), nullable=False, server_default="finished"),
 )
 
 metrics_table = Table(
@@ -110,7 +120,16 @@ audit_table = Table(
     # unique: two appends that read the same head cannot both link to it, so the chain cannot fork
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("entry_hash", String(64), nullable=False, unique=True),
+    # Ed25519 signature (hex) of the entry hash, by a key held outside the store (harness.store.signing)
+    Column("signature", String(128)),
 )
+
+# columns added after a table's first release: (table, column, SQL type and default) added to older stores
+_ADDED_COLUMNS = (
+    ("runs", "status", "VARCHAR(20) NOT NULL DEFAULT 'finished'"),
+    ("audit_log", "signature", "VARCHAR(128)"),
+)
+SCHEMA_ATTEMPTS = 5
 
 item_records_table = Table(
     "item_records",
@@ -146,18 +165,54 @@ class RunRow:
     suites: list[str]
     headline: dict[str, Any]
     path: str
+    status: str = "finished"  # running: started, no results.json seen yet (in progress, or interrupted)
 
 
 class RunStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_store_url()
         self.engine = _make_engine(self.url)
-        try:
-            metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise InputError(f"run store {self.url}: {exc.orig}") from None
+        create_schema(self.engine, self.url)
 
-    def index_run(self, result: RunResult, run_dir: Path, headline: dict[str, Any]) -> None:
+    def start_run(
+        self,
+        run_id: str,
+        created_at: str,
+        *,
+        model_base: str,
+        model_adapter: str | None,
+        fingerprint: str,
+        suites: list[str],
+        run_dir: Path,
+    ) -> None:
+        """Index a run as it starts (status running), so it is known before it has results.
+
+        A run resumed after an interruption keeps its row; a finished row is never
+        turned back into a running one.
+        """
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(runs_table.c.status).where(runs_table.c.run_id == run_id)).first()
+            if existing is not None:
+                return
+            conn.execute(
+                runs_table.insert().values(
+                    run_id=run_id,
+                    created_at=created_at,
+                    model_base=model_base,
+                    model_adapter=model_adapter,
+                    fingerprint=fingerprint,
+                    suites=suites,
+                    headline={},
+                    path=str(run_dir.resolve()),
+                    status="running",
+                )
+            )
+
+    def index_run(self, result: RunResult, run_dir: Path, headline: dict[str, Any] | None = None) -> None:
+        """Index a finished run from its results (status finished); ``headline`` defaults to
+        the headline metric of each suite, as the results name them."""
+        if headline is None:
+            headline = run_headline(result)
         with self.engine.begin() as conn:
             conn.execute(metrics_table.delete().where(metrics_table.c.run_id == result.run_id))
             conn.execute(runs_table.delete().where(runs_table.c.run_id == result.run_id))
@@ -171,6 +226,7 @@ class RunStore:
                     suites=result.suites,
                     headline=headline,
                     path=str(run_dir.resolve()),
+                    status="finished",
                 )
             )
             if result.metrics:
@@ -178,6 +234,31 @@ class RunStore:
                     metrics_table.insert(),
                     [{"run_id": result.run_id, **m.model_dump()} for m in result.metrics],
                 )
+
+    def remove_run(self, run_id: str) -> None:
+        """Forget a run that failed before it measured anything (its folder is removed by the runner)."""
+        with self.engine.begin() as conn:
+            conn.execute(metrics_table.delete().where(metrics_table.c.run_id == run_id))
+            conn.execute(runs_table.delete().where(runs_table.c.run_id == run_id))
+
+    def complete_from_disk(self, row: RunRow) -> RunRow:
+        """A running row whose results.json exists (the run was killed after writing it): index it now.
+
+        Returns the row as the store now has it; a row still without results stays as it is.
+        """
+        if row.status != "running":
+            return row
+        run_dir = Path(row.path)
+        if not (run_dir / RESULTS_FILE).is_file():
+            return row
+        try:
+            result = load_results(run_dir)
+        except InputError:
+            return row  # not a readable results file: left for the user to see, not indexed
+        if result.run_id != row.run_id:
+            return row
+        self.index_run(result, run_dir)
+        return self._row(row.run_id) or row
 
     def record_verdict(
         self, run_id: str, policy: str, verdict: str, created_at: str, *, baseline: str | None, path: Path | None
@@ -195,13 +276,20 @@ class RunStore:
             )
 
     def runs(self, limit: int | None = None) -> list[RunRow]:
+        """Runs, newest first; a running row whose results.json exists is completed on the way."""
         query = select(runs_table).order_by(runs_table.c.created_at.desc())
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [RunRow(**row._mapping) for row in conn.execute(query)]
+            rows = [RunRow(**row._mapping) for row in conn.execute(query)]
+        return [self.complete_from_disk(row) for row in rows]
 
     def find_run(self, run_id: str) -> RunRow | None:
+        """The run's row; a run killed after writing results.json is indexed on sight."""
+        row = self._row(run_id)
+        return self.complete_from_disk(row) if row is not None else None
+
+    def _row(self, run_id: str) -> RunRow | None:
         query = select(runs_table).where(runs_table.c.run_id == run_id)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
@@ -213,13 +301,19 @@ class RunStore:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     # ------------------------------------------------------------------ datasets
-    def add_dataset(self, name: str, version: str, sha256: str, created_at: str, record: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                datasets_table.insert().values(
-                    name=name, version=version, sha256=sha256, created_at=created_at, record=record
+    def add_dataset(self, name: str, version: str, sha256: str, created_at: str, record: dict[str, Any]) -> bool:
+        """Insert a dataset version; False when that name and version exist already (another
+        writer may have registered it a moment ago: the primary key decides, the caller re-reads)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    datasets_table.insert().values(
+                        name=name, version=version, sha256=sha256, created_at=created_at, record=record
+                    )
                 )
-            )
+        except IntegrityError:
+            return False
+        return True
 
     def dataset(self, name: str, version: str) -> dict[str, Any] | None:
         query = select(datasets_table.c.record).where(
@@ -265,6 +359,22 @@ class RunStore:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def audit_head(self) -> str | None:
+        """The newest entry's hash, None while the log is empty."""
+        query = select(audit_table.c.entry_hash).order_by(audit_table.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return str(row[0]) if row else None
+
+    def recorded_files(self) -> list[tuple[str, Path]]:
+        """Files that record an audit head, as (kind, path): each verdict.json and each dossier's dossier.json."""
+        with self.engine.connect() as conn:
+            verdicts = [r[0] for r in conn.execute(select(verdicts_table.c.path).order_by(verdicts_table.c.id))]
+            dossiers = [r[0] for r in conn.execute(select(dossiers_table.c.html).order_by(dossiers_table.c.id))]
+        files = [("verdict", Path(p)) for p in verdicts if p]
+        files += [("dossier", Path(p).parent / "dossier.json") for p in dossiers if p]
+        return files
+
     def append_audit(self, build: Callable[[str], dict[str, Any]], *, attempts: int = 200) -> dict[str, Any]:
         """Append ``build(previous entry hash)`` to the audit chain in one transaction.
 
@@ -283,7 +393,9 @@ class RunStore:
                 return row
             except (IntegrityError, OperationalError):
                 time.sleep(min(0.5, 0.01 * (attempt + 1)))
-        raise InputError(f"run store {self.url}: could not append to the audit log after {attempts} attempts")
+        raise InputError(
+            f"run store {shown_url(self.url)}: could not append to the audit log after {attempts} attempts"
+        )
 
     # ------------------------------------------------------------------ item records
     def item_records(self, model_key: str, engine: str, task_keys: Iterable[str]) -> dict[str, dict[str, ItemRecord]]:
@@ -331,6 +443,65 @@ class RunStore:
         return dict(row._mapping) if row else None
 
 
+def run_headline(result: RunResult) -> dict[str, Any]:
+    """Each suite's headline metric with its interval: the one its status names, else the suite's
+    metric of scope headline, else its first whole-suite metric (results written before suites named one)."""
+    out: dict[str, Any] = {}
+    for suite in result.suites:
+        status = result.suite_status.get(suite)
+        metric = result.metric(status.headline) if status is not None and status.headline else None
+        if metric is None and (status is None or not status.headline):
+            own = [m for m in result.metrics if m.suite == suite and not m.is_breakdown]
+            metric = next((m for m in own if m.scope == "headline"), own[0] if own else None)
+        if metric is not None:
+            out[metric.name] = {
+                "value": metric.value,
+                "n": metric.n,
+                "ci_low": metric.ci_low,
+                "ci_high": metric.ci_high,
+            }
+    return out
+
+
+def create_schema(engine: Engine, url: str) -> None:
+    """Create the tables (and add columns newer than an existing store) safely under concurrency.
+
+    Two processes opening a fresh store at once both see no table and both create it; the
+    loser's "already exists" (or a lock held by the winner's DDL) is retried on the schema
+    the winner left, which is then complete.
+    """
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as conn:
+                _add_missing_columns(conn)
+            return
+        except (OperationalError, IntegrityError, ProgrammingError) as exc:
+            if attempt + 1 == SCHEMA_ATTEMPTS or not _is_schema_race(exc):
+                raise InputError(f"run store {shown_url(url)}: {_one_line(exc)}") from None
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    inspector = inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table)}
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+
+
+def _is_schema_race(exc: Exception) -> bool:
+    """Errors a concurrent creator of the same schema causes: the object exists already, or is locked."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, IntegrityError) or any(
+        marker in message for marker in ("already exists", "duplicate column", "database is locked", "duplicate key")
+    )
+
+
+def _one_line(exc: Exception) -> str:
+    return (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _insert_ignoring_duplicates(engine: Engine, table: Table) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -343,23 +514,52 @@ def _insert_ignoring_duplicates(engine: Engine, table: Table) -> Any:
     return table.insert()
 
 
+BUSY_TIMEOUT_MS = 60_000  # wait for another writer rather than fail
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switch a SQLite database to WAL; a fresh file being switched by another process at the same
+    moment answers "database is locked" without waiting, so that is retried."""
+    import sqlite3
+
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+
+
+def shown_url(url: str) -> str:
+    """The store URL as it may be printed: with any password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url.split("@")[-1] if "@" in url else url
+
+
 def _make_engine(url: str) -> Engine:
     try:
         connect_args: dict[str, Any] = {}
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            connect_args["timeout"] = 60  # wait for another writer rather than fail
+            connect_args["timeout"] = BUSY_TIMEOUT_MS / 1000
         engine = create_engine(
             url, json_serializer=lambda obj: json.dumps(obj, ensure_ascii=False), connect_args=connect_args
         )
     except (ArgumentError, ImportError) as exc:
-        raise InputError(f"run store URL {url!r} is not usable: {exc}") from None
+        raise InputError(f"run store URL {shown_url(url)!r} is not usable: {exc}") from None
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _set_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
