@@ -28,6 +28,10 @@ class PolicyError(HarnessError):
     """A policy file that does not match the policy schema."""
 
 
+class NotAllowedError(HarnessError):
+    """Something the user must allow explicitly (running the model's code, loading pickle weights)."""
+
+
 class OutputError(HarnessError):
     """A file or folder harness cannot write: read-only, full, or a file where a folder should be."""
 

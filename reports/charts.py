@@ -90,7 +90,7 @@ def _bin_label(b: dict[str, Any]) -> str:
 def risk_heat_map_svg(rows: Sequence[RiskRow], criteria: RiskCriteria, *, size: int = 300) -> str:
     """5x5 severity x likelihood grid coloured by zone; initial positions filled, residual hollow, joined by arrows."""
     left, top, cell = 46, 10, (size - 56) / 5
-    width, height = size + 10, size + 34
+    width, height = size + 10, int(top + 5 * cell + 34)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'role="img" aria-label="risk heat map">',
@@ -123,7 +123,7 @@ def risk_heat_map_svg(rows: Sequence[RiskRow], criteria: RiskCriteria, *, size: 
     )
     placed: dict[tuple[int, int], int] = {}
     for row in rows:
-        if row.initial_likelihood is None:
+        if not row.placed or row.initial_likelihood is None:  # measured on enough items only
             continue
         key = (row.initial_severity, row.initial_likelihood)
         offset = (placed.get(key, 0) - 1) * 12

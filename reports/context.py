@@ -12,14 +12,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from harness import __version__
 from harness.schema.comparison import PairedComparison, RunComparison
-from harness.schema.results import BREAKDOWN_SCOPES, Metric, RunResult, SuiteStatus
+from harness.schema.results import BREAKDOWN_SCOPES, Metric, ModelInfo, RunResult, SuiteStatus
 from harness.schema.verdict import Verdict
+
+
+def model_name(model: ModelInfo) -> str:
+    """A model by its name, never by where it happened to be on disk: a hub id, a served model's name, or the
+    folder's name."""
+    endpoint = getattr(model, "endpoint", None)
+    if endpoint is not None and getattr(endpoint, "served_model", None):
+        return str(endpoint.served_model)
+    if model.kind == "hub":
+        return model.base
+    return Path(model.base.rstrip("/")).name or model.base
+
 
 SCOPE_TITLES = {
     "subject": "per subject",
@@ -80,6 +93,35 @@ class ReportContext:
             if c.paired and c.n and c.change is not None and (c.scope not in BREAKDOWN_SCOPES or c.significant)
         ]
 
+    @property
+    def tested_rows(self) -> int:
+        """How many rows of the comparison were tested: the number Holm's adjustment runs over."""
+        if self.comparison is None:
+            return 0
+        return sum(c.p_value is not None for c in self.comparison.comparisons)
+
+    @property
+    def temperature_at_bound(self) -> bool:
+        """The fitted calibration temperature sits at its search bound: it is no advice (and is printed so)."""
+        calibration = self.section("calibration")
+        scaling = calibration.details.get("temperature_scaling", {}) if calibration else {}
+        return bool(isinstance(scaling, dict) and scaling.get("at_bound"))
+
+    @property
+    def model_name(self) -> str:
+        return model_name(self.result.model)
+
+    @property
+    def identity_note(self) -> str | None:
+        """What the model's fingerprint does not prove (e.g. for a served model), when the run says so."""
+        note = getattr(self.result.model, "identity_note", None)
+        return str(note) if note else None
+
+    def unit_of(self, metric: str) -> str | None:
+        """The unit a metric of this run declares (None for a metric the run did not measure)."""
+        found = self.metrics.get(metric)
+        return found.unit if found is not None else None
+
     def section(self, name: str) -> SuiteSection | None:
         return next((s for s in self.sections if s.name == name), None)
 
@@ -94,6 +136,11 @@ class ReportContext:
             "metrics": self.metrics,
             "summary_metrics": self.summary_metrics,
             "shown_comparisons": self.shown_comparisons,
+            "tested_rows": self.tested_rows,
+            "model_name": self.model_name,
+            "identity_note": self.identity_note,
+            "unit_of": self.unit_of,
+            "temperature_at_bound": self.temperature_at_bound,
             "css": self.css,
             "generated_at": self.generated_at,
             "harness_version": self.harness_version,

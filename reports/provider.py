@@ -28,23 +28,56 @@ class ResidualRisk(BaseModel):
     accepted: bool | None = None
     rationale: str | None = None
     owner: str | None = None
+    justification: str | None = Field(
+        default=None,
+        description="why a residual risk left in the unacceptable zone is kept (Art. 9(5)); needs signed_by",
+    )
+    signed_by: str | None = Field(
+        default=None, description="name, role and date of the person who signed the justification"
+    )
 
 
 class ProviderInput(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     system_name: str | None = Field(default=None, description="Name of the AI system or model as released")
-    system_version: str | None = None
-    provider: str | None = Field(default=None, description="Legal name and address of the provider (Annex IV 1)")
-    contact: str | None = None
-    intended_purpose: str | None = Field(default=None, description="Annex IV 1(a), Art. 13(3)(b)(i)")
-    intended_users: str | None = None
-    out_of_scope_use: str | None = None
+    system_version: str | None = Field(
+        default=None, description="Version as released (a promoted adapter's registry version is used when left out)"
+    )
+    provider: str | None = Field(default=None, description="Legal name and address of the provider (Annex IV 1(a))")
+    contact: str | None = Field(default=None, description="Contact for questions about the system or model")
+    intended_purpose: str | None = Field(default=None, description="Annex IV 1(a), Annex XI 1(a), Art. 13(3)(b)(i)")
+    intended_users: str | None = Field(default=None, description="Who is meant to use it (Art. 13(3)(b)(v))")
+    out_of_scope_use: str | None = Field(default=None, description="Uses it is not meant for (Art. 13(3)(b)(iii))")
     foreseeable_misuse: str | None = Field(default=None, description="Art. 9(2)(b), Art. 13(3)(b)(iii)")
-    forms_of_release: str | None = Field(default=None, description="Annex IV 1(d)")
+    acceptable_use_policy: str | None = Field(default=None, description="Annex XI 1(b), Annex XII 1(b)")
+    interaction_with_other_systems: str | None = Field(
+        default=None,
+        description="Annex IV 1(b), Annex XII 1(d): hardware, software and other AI systems it interacts with",
+    )
+    update_requirements: str | None = Field(
+        default=None, description="Annex IV 1(c): requirements related to software and version updates"
+    )
+    release_date: str | None = Field(default=None, description="Annex XI 1(c), Annex XII 1(c): date of release")
+    forms_of_release: str | None = Field(
+        default=None, description="Annex IV 1(d), Annex XI 1(c): forms of release and methods of distribution"
+    )
+    intended_hardware: str | None = Field(default=None, description="Annex IV 1(e): hardware it is intended to run on")
+    product_components: str | None = Field(
+        default=None,
+        description="Annex IV 1(f): where the system is a component of products, their external features, "
+        "marking and internal layout (write 'not applicable' if it is not)",
+    )
+    user_interface: str | None = Field(
+        default=None, description="Annex IV 1(g): basic description of the user interface provided to the deployer"
+    )
     instructions_for_use: str | None = Field(default=None, description="Annex IV 1(h), Art. 13")
     design_choices: str | None = Field(
         default=None, description="Annex IV 2(b): key design choices, assumptions and trade-offs"
+    )
+    system_architecture: str | None = Field(
+        default=None,
+        description="Annex IV 2(c): how the software components build on or feed into each other around the model",
     )
     data_selection_rationale: str | None = Field(default=None, description="Annex IV 2(d), Art. 10(2)")
     human_oversight_measures: str | None = Field(default=None, description="Annex IV 2(e), Art. 14")
@@ -55,6 +88,21 @@ class ProviderInput(BaseModel):
     standards_applied: list[str] | None = Field(default=None, description="Annex IV 7")
     declaration_of_conformity: str | None = Field(default=None, description="Annex IV 8, Art. 47")
     post_market_monitoring_plan: str | None = Field(default=None, description="Annex IV 9, Art. 72")
+    record_keeping: str | None = Field(
+        default=None, description="Art. 12: how the deployed system records events (logs) over its lifetime"
+    )
+    quality_management_system: str | None = Field(
+        default=None, description="Art. 17: the quality management system (procedures, responsibilities)"
+    )
+    adversarial_testing: str | None = Field(
+        default=None, description="Annex XI section 2 point 2: adversarial testing (red teaming), model adaptations"
+    )
+    copyright_policy: str | None = Field(
+        default=None, description="Art. 53(1)(c): policy to comply with Union copyright law, incl. rights reservations"
+    )
+    training_content_summary: str | None = Field(
+        default=None, description="Art. 53(1)(d): public summary of the content used for training"
+    )
     license: str | None = Field(default=None, description="SPDX licence of the released model or adapter")
     risks: dict[str, ResidualRisk] = Field(
         default_factory=dict, description="risk_id -> treatment and residual judgement"
@@ -64,12 +112,24 @@ class ProviderInput(BaseModel):
 
 PLACEHOLDER_FIELDS: dict[str, str] = {
     "system_name": "Name of the AI system or model",
-    "provider": "Provider (Annex IV 1)",
+    "system_version": "Version as released (Annex IV 1(a))",
+    "provider": "Provider's legal name and address (Annex IV 1(a))",
+    "contact": "Contact for the system or model",
     "intended_purpose": "Intended purpose (Annex IV 1(a))",
-    "forms_of_release": "Forms of release (Annex IV 1(d))",
-    "instructions_for_use": "Instructions for use (Annex IV 1(h))",
+    "intended_users": "Intended users (Art. 13(3)(b)(v))",
+    "out_of_scope_use": "Uses out of scope (Art. 13(3)(b)(iii))",
     "foreseeable_misuse": "Reasonably foreseeable misuse (Art. 9(2)(b))",
+    "acceptable_use_policy": "Acceptable use policy (Annex XI 1(b))",
+    "interaction_with_other_systems": "Interaction with other hardware, software and AI systems (Annex IV 1(b))",
+    "update_requirements": "Requirements related to version updates (Annex IV 1(c))",
+    "release_date": "Date of release (Annex XI 1(c))",
+    "forms_of_release": "Forms of release (Annex IV 1(d))",
+    "intended_hardware": "Hardware the system is intended to run on (Annex IV 1(e))",
+    "product_components": "Products the system is a component of (Annex IV 1(f))",
+    "user_interface": "User interface provided to the deployer (Annex IV 1(g))",
+    "instructions_for_use": "Instructions for use (Annex IV 1(h))",
     "design_choices": "Design choices and trade-offs (Annex IV 2(b))",
+    "system_architecture": "System architecture around the model (Annex IV 2(c))",
     "data_selection_rationale": "Data selection rationale (Annex IV 2(d))",
     "human_oversight_measures": "Human oversight measures (Annex IV 2(e))",
     "predetermined_changes": "Pre-determined changes (Annex IV 2(f))",
@@ -79,6 +139,12 @@ PLACEHOLDER_FIELDS: dict[str, str] = {
     "standards_applied": "Standards applied (Annex IV 7)",
     "declaration_of_conformity": "EU declaration of conformity (Annex IV 8)",
     "post_market_monitoring_plan": "Post-market monitoring plan (Annex IV 9)",
+    "record_keeping": "Event logging of the deployed system (Art. 12)",
+    "quality_management_system": "Quality management system (Art. 17)",
+    "adversarial_testing": "Adversarial testing and model adaptations (Annex XI section 2)",
+    "copyright_policy": "Copyright policy (Art. 53(1)(c))",
+    "training_content_summary": "Summary of the content used for training (Art. 53(1)(d))",
+    "license": "Licence of the released model or adapter",
 }
 
 
@@ -153,5 +219,8 @@ def template_text() -> str:
         "#     accepted: true",
         "#     rationale: Human confirmation before any evacuation order.",
         "#     owner: Head of operations",
+        "#     # A residual position in the unacceptable zone blocks release unless justified and signed:",
+        "#     # justification: Why the risk is kept, and what limits it.",
+        "#     # signed_by: Name, role, date",
     ]
     return "\n".join(lines) + "\n"

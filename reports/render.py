@@ -20,6 +20,7 @@ from harness.errors import InputError
 from harness.files.atomic import atomic_write_bytes, atomic_write_text
 from harness.reports.charts import chart_svg
 from harness.reports.context import ReportContext, SuiteSection
+from harness.reports.present import MISSING, jinja_filters
 from harness.schema.comparison import RunComparison, comparison_file_name
 from harness.schema.format import format_metric
 from harness.schema.results import BREAKDOWN_SCOPES, Metric, RunResult, load_results, resolve_results_path
@@ -27,6 +28,8 @@ from harness.schema.verdict import VERDICT_FILE, Verdict
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from harness.store.runs import RunStore
 
 
 def templates_dir() -> Path:
@@ -44,8 +47,9 @@ def jinja_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["metric"] = format_metric
-    env.filters["pct"] = lambda v: "-" if v is None else f"{v:.1%}"
-    env.filters["num"] = lambda v, d=4: "-" if v is None else f"{v:.{d}f}"
+    env.filters["pct"] = lambda v, d=1: MISSING if v is None else f"{100 * v:.{d}f}%"
+    env.filters["num"] = lambda v, d=4: MISSING if v is None else f"{v:.{d}f}"
+    env.filters.update(jinja_filters())
     return env
 
 
@@ -94,7 +98,8 @@ def suite_sections(result: RunResult) -> list[SuiteSection]:
         details = result.details.get(name, {})
         charts = [Markup(chart_svg(request, details, metrics)) for request in details.get("charts", [])]
         own = f"sections/{name}.html.j2"
-        template = own if (templates_dir() / own).is_file() else "sections/_generic.html.j2"
+        # a suite's own template reads its details; a run without them gets the generic one
+        template = own if details and (templates_dir() / own).is_file() else "sections/_generic.html.j2"
         sections.append(
             SuiteSection(
                 name=name,
@@ -126,26 +131,57 @@ def render_html(result: RunResult, verdict: Verdict | None, comparison: RunCompa
     return jinja_environment().get_template("report.html.j2").render(**context.template_vars())
 
 
-def render_report(run_ref: str | Path, out_dir: Path, *, pdf: bool = True) -> ReportPaths:
-    """Write ``report.html`` and ``report.pdf`` for a run directory into ``out_dir``."""
+def render_report(
+    run_ref: str | Path, out_dir: Path, *, pdf: bool = True, store: RunStore | None = None
+) -> ReportPaths:
+    """Write ``report.html`` and an archival ``report.pdf`` (PDF/A-3b, results attached) for a run into ``out_dir``.
+
+    With a ``store``, the rendering is appended to the audit log (``rendering``, kind ``report``).
+    """
     results_path = resolve_results_path(run_ref)
     result = load_results(results_path)
     verdict = load_verdict(results_path.parent)
     comparison = verdict_comparison(results_path.parent, verdict)
     html = render_html(result, verdict, comparison)
     html_path = atomic_write_text(out_dir / "report.html", html)
-    if not pdf:
-        return ReportPaths(html=html_path, pdf=None)
-    attachments: dict[str, Path | bytes] = {"results.json": results_path}
-    if comparison is not None:
-        attachments[comparison_file_name(comparison.reference_run)] = comparison.model_dump_json(indent=2).encode()
-    pdf_bytes, refused = html_to_pdf(
-        html,
-        title=f"harness evaluation report: {result.run_id}",
-        metadata={"fingerprint": result.model.fingerprint, "run_id": result.run_id},
-        attachments=attachments,
+    pdf_path = None
+    refused: list[str] = []
+    if pdf:
+        attachments: dict[str, Path | bytes] = {"results.json": results_path}
+        if (results_path.parent / VERDICT_FILE).is_file():
+            attachments[VERDICT_FILE] = results_path.parent / VERDICT_FILE
+        if comparison is not None:
+            attachments[comparison_file_name(comparison.reference_run)] = comparison.model_dump_json(indent=2).encode()
+        pdf_bytes, refused = html_to_pdf(
+            html,
+            title=f"harness evaluation report: {result.run_id}",
+            metadata={"fingerprint": result.model.fingerprint, "run_id": result.run_id},
+            attachments=attachments,
+            pdf_variant="pdf/a-3b",
+        )
+        pdf_path = atomic_write_bytes(out_dir / "report.pdf", pdf_bytes)
+    if store is not None:
+        record_rendering(store, result.run_id, "report", html_path, pdf_path)
+    return ReportPaths(html=html_path, pdf=pdf_path, refused_urls=refused)
+
+
+def record_rendering(store: RunStore, run_id: str, kind: str, html: Path, pdf: Path | None) -> dict[str, Any]:
+    """Append a rendering (``dossier`` or ``report``) to the audit log with its files' SHA-256 (Art. 12)."""
+    from harness.files.hashing import sha256_file
+    from harness.store.audit import record_event
+
+    return record_event(
+        store,
+        run_id,
+        "rendering",
+        {
+            "kind": kind,
+            "html": str(html.resolve()),
+            "html_sha256": sha256_file(html),
+            "pdf": str(pdf.resolve()) if pdf else None,
+            "pdf_sha256": sha256_file(pdf) if pdf else None,
+        },
     )
-    return ReportPaths(html=html_path, pdf=atomic_write_bytes(out_dir / "report.pdf", pdf_bytes), refused_urls=refused)
 
 
 def html_to_pdf(

@@ -65,6 +65,7 @@ class Suite(ABC):
     name: ClassVar[str]
     headline: ClassVar[str]  # the name of the suite's one headline metric
     requires: tuple[str, ...] = ()  # suites whose records this one reads
+    runs_model_code: ClassVar[bool] = False  # scoring executes code the model wrote (needs allow_code_execution)
 
     @abstractmethod
     def prepare(self, options: SuiteOptions) -> PreparedSuite: ...

@@ -36,6 +36,7 @@ class Quick(GeneratedSuite):
     name = "quick"
     headline = "quick.score"
     scorer = "quick"
+    runs_model_code = True
     system = "Answer briefly. For code, answer with the Python function only."
     max_tokens = 200
     kind_field = "domain"

@@ -48,7 +48,9 @@ def test_twenty_concurrent_signoffs_leave_one_unbroken_chain(tmp_path: Path) -> 
     outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in signers]
     assert all(code == 0 for code, _ in outcomes), outcomes
     check = verify_chain(RunStore(url))
-    assert check.ok and check.entries == SIGNERS, check.problems
+    assert check.ok and check.entries == SIGNERS + 1, check.problems  # the dossier's rendering, then the sign-offs
     rows = RunStore(url).audit_rows()
-    assert len({r["prev_hash"] for r in rows}) == SIGNERS  # no two entries link to the same predecessor
-    assert {r["entry"]["by"] for r in rows} == {f"signer {i}" for i in range(SIGNERS)}
+    signoffs = [r for r in rows if r["action"] == "signoff"]
+    assert len(signoffs) == SIGNERS and [r["action"] for r in rows].count("rendering") == 1
+    assert len({r["prev_hash"] for r in rows}) == len(rows)  # no two entries link to the same predecessor
+    assert {r["entry"]["by"] for r in signoffs} == {f"signer {i}" for i in range(SIGNERS)}

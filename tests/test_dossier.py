@@ -148,24 +148,31 @@ def test_signoff_is_recorded_printed_and_the_audit_chain_detects_edits(run_dir: 
     assert "APPROVE by Maria K." in out
     invoke("signoff", str(run_dir), "--by", "Nikos P.", "--role", "safety officer", "--decision", "reject")
     code, out, _ = invoke("audit", "verify")
-    assert code == 0 and "2 entries, chain intact" in out
-    head = out.split("head ")[1].strip()
+    assert code == 0 and "3 entries, chain intact" in out  # the rendering and the two sign-offs
+    rows = RunStore().audit_rows()
+    assert [r["action"] for r in rows] == ["rendering", "signoff", "signoff"]
+    assert [r["entry"]["decision"] for r in rows if r["action"] == "signoff"] == ["approve", "reject"]
     code, _, _ = invoke("dossier", str(run_dir), "--out", str(tmp_path / "d2"), "--no-pdf")
     html = (tmp_path / "d2" / "dossier.html").read_text(encoding="utf-8")
     assert "Maria K." in html and "release manager" in html and "REJECT" in html
+    code, out, _ = invoke("audit", "verify")
+    head = out.split(" head ")[1].split()[0]  # after the second rendering
 
+    first_signoff = next(r["id"] for r in RunStore().audit_rows() if r["action"] == "signoff")
     database = default_store_url().removeprefix("sqlite:///")
     with sqlite3.connect(database) as conn:
-        entry = json.loads(conn.execute("SELECT entry FROM audit_log WHERE id = 1").fetchone()[0])
+        entry = json.loads(conn.execute("SELECT entry FROM audit_log WHERE id = ?", (first_signoff,)).fetchone()[0])
         entry["decision"] = "reject"
-        conn.execute("UPDATE audit_log SET entry = ? WHERE id = 1", (json.dumps(entry),))
+        conn.execute("UPDATE audit_log SET entry = ? WHERE id = ?", (json.dumps(entry), first_signoff))
     code, _, err = invoke("audit", "verify")
-    assert code == 1 and "entry 1: its content no longer matches its hash" in err
+    assert code == 1 and f"entry {first_signoff}: its content no longer matches its hash" in err
     with sqlite3.connect(database) as conn:
-        conn.execute("UPDATE audit_log SET entry = ? WHERE id = 1", (json.dumps(entry | {"decision": "approve"}),))
-        conn.execute("DELETE FROM audit_log WHERE id = 2")
+        conn.execute(
+            "UPDATE audit_log SET entry = ? WHERE id = ?", (json.dumps(entry | {"decision": "approve"}), first_signoff)
+        )
+        conn.execute("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
     code, out, err = invoke("audit", "verify")
-    assert code == 0  # the newest entry removed leaves a shorter valid chain ...
+    assert code == 0, err  # the newest entry removed leaves a shorter valid chain ...
     code, _, err = invoke("audit", "verify", "--head", head)
     assert code == 1 and "removed" in err  # ... which the recorded head exposes
 

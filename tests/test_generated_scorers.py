@@ -29,6 +29,7 @@ from harness.suites import get_suites
 from harness.suites.base import SuiteOptions
 from harness.suites.generated import GeneratedSuite
 from harness.suites.oracle import weighted_kappa, weighted_kappa_replicates
+from tests.helpers import invoke
 
 
 def scripted_records(suite_name: str, answer: Callable[[dict[str, Any]], str], tmp: Path) -> list[ItemRecord]:
@@ -255,3 +256,9 @@ def test_runaway_or_escaping_code_is_stopped_and_the_run_carries_on(program: str
     assert time.monotonic() - started < 10
     assert not Path("/tmp/harness-escape-test.txt").exists()
     assert run_python("print('still fine')").passed
+
+
+def test_a_suite_that_runs_model_code_is_refused_without_allow_code_execution(tiny_model: Path, tmp_path: Path) -> None:
+    code, _, stderr = invoke("run", str(tiny_model), "--suites", "structured,quick", "--out", str(tmp_path))
+    assert code == 2 and "suite quick runs the code the model writes" in stderr and "--allow-code-execution" in stderr
+    assert not any(tmp_path.iterdir())  # refused before a run folder exists

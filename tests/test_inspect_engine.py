@@ -33,6 +33,7 @@ def test_every_generated_suite_runs_offline_and_inspect_reads_its_log(
         "2",
         "--max-gen-toks",
         "24",
+        "--allow-code-execution",
         "--out",
         str(tmp_path / "runs"),
         "--json",
@@ -94,3 +95,33 @@ def test_greedy_generation_is_the_same_at_batch_1_and_8(tiny_model: Path, tmp_pa
     eight = InspectEngine(EngineSettings(batch_size=8)).evaluate(model, [task], tmp_path / "eight", limit=8)
     assert max(batch_sizes(model)) > 1
     assert [r.generated for r in one.records] == [r.generated for r in eight.records]
+
+
+def test_a_judge_model_is_checked_against_the_reference_labels_and_flagged_when_it_disagrees(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    code, stdout, stderr = invoke(
+        "run",
+        str(tiny_model),
+        "--suites",
+        "behaviour",
+        "--limit",
+        "1",
+        "--max-gen-toks",
+        "16",
+        "--judge",
+        f"hf/{tiny_model}",
+        "--out",
+        str(tmp_path / "runs"),
+        "--json",
+    )
+    assert code == 0, stderr
+    run_dir = Path(json.loads(stdout)["run_dir"])
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    metrics = {m["name"]: m for m in results["metrics"]}
+    judge = metrics["behaviour.judge_kappa"]
+    assert judge["n"] == 180 and judge["ci_low"] is not None  # the judge graded every reference response
+    assert metrics["behaviour.expected_behaviour_judged"]["n"] == 6  # one prompt of each kind
+    warnings = results["suite_status"]["behaviour"]["warnings"]
+    if judge["value"] < 0.6:  # an untrained judge agrees with the labels no better than chance
+        assert any("judge" in w and "0.6" in w for w in warnings), warnings

@@ -20,8 +20,11 @@ SHIPPED = sorted(
 )
 
 
-def test_the_shipped_policies_are_the_four_known_ones() -> None:
-    assert SHIPPED == ["baseline-minimums", "demo", "eu-ai-act-high-risk", "lora-release"]
+def test_the_shipped_policies_are_the_known_ones_and_the_gate_lists_exactly_them() -> None:
+    from harness.gate.policy import shipped_policy_names
+
+    expected = ["baseline-minimums", "demo", "distillation", "eu-ai-act-high-risk", "lora-release", "quick-check"]
+    assert SHIPPED == expected == shipped_policy_names()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -38,3 +41,14 @@ def test_every_rule_of_a_shipped_policy_judges_a_run_that_measured_its_metric(na
     for outcome in verdict.outcomes:
         assert outcome.outcome != "not-measured", f"{name}: {outcome.rule_id}: {outcome.evidence}"
         assert outcome.article.startswith("EU AI Act") and outcome.why
+
+
+def test_the_risk_catalogue_and_criteria_are_not_offered_as_policies() -> None:
+    from harness.errors import PolicyError
+    from harness.gate.policy import shipped_policy_names
+
+    for name in ("risks", "risk-criteria"):
+        with pytest.raises(PolicyError) as refused:
+            load_policy(name)
+        listed = str(refused.value).split("shipped name: ")[1].rstrip(")").split(", ")
+        assert listed == shipped_policy_names()

@@ -50,3 +50,24 @@ def test_bad_configs_name_file_line_and_field(tmp_path: Path, text: str, where: 
     with pytest.raises(InputError, match=None) as info:
         load_train_config(path)
     assert where in str(info.value) and str(path) in str(info.value)
+
+
+def test_structured_training_rows_are_asked_as_the_structured_suite_asks() -> None:
+    """The JSON training data carries a ready prompt worded as the evaluation items are (situation, then the
+    instruction); it wins over instruction/input, and the JSON answer is the response."""
+    import json
+
+    from harness.suites.generated import data_folder
+    from harness.training.data import to_example
+
+    folder = data_folder("structured")
+    rows = [json.loads(line) for line in (folder / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    items = [json.loads(line) for line in (folder / "items.jsonl").read_text(encoding="utf-8").splitlines()]
+    example = to_example(rows[0], "json")
+    assert example.prompt == rows[0]["input"].strip() + "\n\n" + rows[0]["instruction"].strip()
+    assert json.loads(example.response) == json.loads(rows[0]["output"])
+    assert all(row["prompt"].endswith(row["instruction"].strip()) for row in rows)
+    assert all("\n\n" in item["prompt"] for item in items)  # the evaluation items: situation, blank line, instruction
+    assert {item["prompt"] for item in items}.isdisjoint(row["prompt"] for row in rows)  # no item trained on
+    plain = to_example({"id": "x", "instruction": "Do it.", "input": "Now.", "output": "ok"}, "s")
+    assert plain.prompt == "Do it.\n\nNow."  # the instruction format keeps its order

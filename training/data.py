@@ -1,8 +1,10 @@
 """Training examples: rows from registered datasets, mixed by weight, formatted with the chat template.
 
-Rows come in the methodology's instruction format (``instruction``, ``input``, ``output``) or in
-the multiple-choice form (``question``, ``choices``, ``answer``), which becomes an
-instruction to pick the best action with the correct choice as the response. Items of
+Rows come in the methodology's instruction format (``instruction``, ``input``, ``output``), as
+a ready ``prompt`` with its ``output`` (which wins when a row has both: the structured data
+words its prompts as the structured suite asks, situation first), or in the multiple-choice
+form (``question``, ``choices``, ``answer``), which becomes an instruction to pick the best
+action with the correct choice as the response. Items of
 the domain suite's held-out split are never trained on. The loss is on the response
 tokens only: prompt tokens carry the label -100.
 """
@@ -36,6 +38,8 @@ class Example:
 def to_example(row: dict[str, Any], source: str) -> Example:
     """One row as a prompt-response pair; a row in neither format is a DataError naming it."""
     item_id = str(row.get("id", ""))
+    if {"prompt", "output"} <= set(row):  # a ready prompt, worded as the suite that tests it asks
+        return Example(item_id, str(row["prompt"]).strip(), str(row["output"]).strip(), source)
     if {"instruction", "output"} <= set(row):
         prompt = str(row["instruction"]).strip()
         if row.get("input"):
@@ -46,7 +50,9 @@ def to_example(row: dict[str, Any], source: str) -> Example:
         return Example(
             item_id, f"{MC_INSTRUCTION}\n\n{str(row['question']).strip()}", str(choices[int(row["answer"])]), source
         )
-    raise DataError(f"{source}: row {item_id or '?'} has neither instruction/output nor question/choices/answer")
+    raise DataError(
+        f"{source}: row {item_id or '?'} has neither prompt/output, instruction/output nor question/choices/answer"
+    )
 
 
 def is_eval_item(item_id: str) -> bool:

@@ -281,6 +281,7 @@ def run_pipeline(
         "interrupted": outcome.interrupted,
         "seconds": outcome.seconds,
         "curves": outcome.curves,
+        **training_resources(outcome, base_ref),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if outcome.interrupted:
@@ -356,12 +357,7 @@ def run_pipeline(
     if entry_dir.exists():
         raise HarnessError(f"{entry_dir} exists already")
     shutil.copytree(outcome.adapter_dir, entry_dir / "adapter")
-    from harness.reports.dossier import render_dossier
-
-    dossier = render_dossier(
-        tuned_dir, entry_dir / "dossier", store=store, datasets=[ref for _, ref, _ in sources], kind="model"
-    )
-    shutil.copy(dossier.readme, entry_dir / "README.md")
+    promoted_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     entry = {
         "name": config.name,
         "version": version,
@@ -374,7 +370,7 @@ def run_pipeline(
         "baseline_run": baseline_dir.name,
         "verdict": verdict.verdict,
         "policy": verdict.policy,
-        "promoted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "promoted_at": promoted_at,
     }
     atomic_write_json(entry_dir / ENTRY_FILE, entry)
     atomic_write_json(entry_dir / RECORD_FILE, record)
@@ -394,7 +390,44 @@ def run_pipeline(
             "entry_sha256": sha256_file(entry_dir / ENTRY_FILE),
         },
     )
+    from harness.reports.dossier import render_dossier
+
+    # rendered after the promotion event, from which the dossier and its card take the registry version
+    # (the training record stays as the training event hashed it)
+    dossier = render_dossier(
+        tuned_dir, entry_dir / "dossier", store=store, datasets=[ref for _, ref, _ in sources], kind="model"
+    )
+    shutil.copy(dossier.readme, entry_dir / "README.md")
     return PipelineResult("promoted", work_dir, entry_dir, record, verdict)
+
+
+def training_resources(outcome: Any, base_ref: ModelRef) -> dict[str, Any]:
+    """What the training record says about the model and its compute (Annex IV 2(c), Annex XI 1(1)(d),
+    1(2)(d)-(e)): the base and adapter architecture read from their headers, hardware, tokens, and estimates
+    of floating-point operations and energy, each with its method."""
+    from harness.errors import ModelError
+    from harness.models.architecture import model_architecture
+    from harness.training.trainer import energy_estimate
+
+    try:
+        architecture = model_architecture(base_ref.base_dir, outcome.adapter_dir)
+    except ModelError:
+        architecture = None
+    parameters = architecture.parameters if architecture is not None else None
+    tokens = outcome.tokens_processed
+    flops = 6 * parameters * tokens if parameters and tokens else None
+    return {
+        "architecture": architecture.to_dict() if architecture is not None else None,
+        "hardware": outcome.hardware,
+        "tokens": {"train_set": outcome.train_tokens, "epochs": outcome.epochs_done, "trained": tokens},
+        "compute": {
+            "flops": flops,
+            "parameters": parameters,
+            "method": "estimate: 6 x parameters x tokens processed (Kaplan et al. 2020); an upper bound for LoRA, "
+            "which skips the frozen weights' gradients",
+        },
+        "energy": energy_estimate(outcome.hardware, outcome.seconds),
+    }
 
 
 def _training_identity(config: TrainConfig, train: list[Any], evaluation: list[Any]) -> str:

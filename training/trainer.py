@@ -21,6 +21,10 @@ from harness.training.schedule import cosine_with_floor, warmup_steps_for
 
 CHECKPOINTS = "checkpoints"
 ADAPTER = "adapter"
+# Energy estimate (Annex XI 1(2)(e)): average power draw x wall time. Without a measured power limit a
+# CPU core is assumed to draw this much under training load (server CPUs: roughly 5-15 W per core at TDP).
+ASSUMED_CPU_WATTS_PER_CORE = 10.0
+ASSUMED_GPU_WATTS = 300.0  # when nvidia-smi cannot report the board power limit
 
 
 @dataclass
@@ -32,6 +36,14 @@ class TrainingOutcome:
     interrupted: bool
     curves: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    hardware: dict[str, Any] = field(default_factory=dict)
+    train_tokens: int = 0  # tokens in one pass over the training examples
+    epochs_done: float = 0.0
+
+    @property
+    def tokens_processed(self) -> int:
+        """Tokens the optimiser saw: one pass over the training set times the epochs done."""
+        return round(self.train_tokens * self.epochs_done)
 
     @property
     def eval_losses(self) -> list[float]:
@@ -223,6 +235,9 @@ def train_adapter(
         interrupted=stopper.requested,
         curves=curves,
         seconds=round(time.perf_counter() - started, 2),
+        hardware=training_hardware(str(args.device)),
+        train_tokens=sum(len(row["input_ids"]) for row in train_rows),
+        epochs_done=float(state.epoch or 0.0),
     )
     if stopper.requested:
         return outcome
@@ -232,6 +247,81 @@ def train_adapter(
         raise HarnessError(f"{adapter_dir}: peft wrote no adapter")
     outcome.adapter_dir = adapter_dir
     return outcome
+
+
+def training_hardware(device: str) -> dict[str, Any]:
+    """What trained the adapter: the device, its name, CPU threads, and the power figure the energy estimate uses."""
+    import os
+    import platform
+
+    import torch
+
+    threads = torch.get_num_threads()
+    cpu = _cpu_name() or platform.processor() or platform.machine()
+    out: dict[str, Any] = {"device": device, "cpu": cpu, "cpu_threads": threads, "cpu_count": os.cpu_count()}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        index = torch.device(device).index or 0
+        name = torch.cuda.get_device_name(index)
+        limit = _gpu_power_limit(index)
+        out |= {"gpu": name, "gpus": 1}
+        out["power_w"] = limit if limit is not None else ASSUMED_GPU_WATTS
+        out["power_source"] = (
+            "the GPU's board power limit reported by nvidia-smi"
+            if limit is not None
+            else f"an assumed {ASSUMED_GPU_WATTS:g} W for the GPU (nvidia-smi gave no power limit)"
+        )
+        out["description"] = f"1 x {name} (CUDA), host CPU {cpu}"
+    else:
+        out["power_w"] = ASSUMED_CPU_WATTS_PER_CORE * threads
+        out["power_source"] = f"an assumed {ASSUMED_CPU_WATTS_PER_CORE:g} W per CPU thread used x {threads} threads"
+        out["description"] = f"CPU {cpu}, {threads} threads used of {os.cpu_count()}"
+    return out
+
+
+def energy_estimate(hardware: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """Energy as average power x wall time, in kWh; an estimate, and it says so and on what power figure."""
+    watts = hardware.get("power_w")
+    if not isinstance(watts, (int, float)):
+        return {"kwh": None, "method": "not estimated: no power figure recorded", "estimate": True}
+    return {
+        "kwh": float(watts) * seconds / 3.6e6,
+        "watts": float(watts),
+        "seconds": seconds,
+        "method": f"estimate: {watts:g} W ({hardware.get('power_source', 'assumed')}) x {seconds:.0f} s wall time; "
+        "not a measurement (no meter read), excludes cooling and the rest of the machine",
+        "estimate": True,
+    }
+
+
+def _cpu_name() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def _gpu_power_limit(index: int) -> float | None:
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, f"--id={index}", "--query-gpu=power.limit", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return float(out.splitlines()[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def _main_thread() -> bool:

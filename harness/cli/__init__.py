@@ -34,6 +34,11 @@ COMMANDS: dict[str, str] = {
     "train": "harness.cli.train:train",
     "model": "harness.cli.model:model",
     "demo": "harness.cli.demo:demo",
+    "serve": "harness.cli.serve:serve",
+    "remote": "harness.cli.remote:remote",
+    "intake": "harness.cli.intake:intake",
+    "select": "harness.cli.select:select",
+    "monitor": "harness.cli.monitor:monitor",
 }
 
 

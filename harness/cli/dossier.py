@@ -26,9 +26,10 @@ def dossier() -> None:
     """EU AI Act documentation of a run: HTML and archival PDF (PDF/A-3b).
 
     \b
-    harness dossier RUN --out DIR [--baseline RUN] [--dataset NAME@VERSION]... [--input provider.yaml] [--kind system|model]
+    harness dossier RUN --out DIR [--baseline RUN] [--dataset NAME@VERSION]... [--input provider.yaml] [--kind system|model] [--monitoring DIR]
     harness dossier init [provider.yaml]       commented template of the human input
     harness dossier diff OLD NEW               what changed between two releases
+    harness dossier status RUN [FILE]          which renderings are signed
     """
 
 
@@ -59,6 +60,12 @@ def dossier() -> None:
     type=click.Choice(["system", "model"]),
     help="Annex IV (system) or Annexes XI and XII (model) [default: system].",
 )
+@click.option(
+    "--monitoring",
+    "monitoring_path",
+    type=PathType(path_type=Path),
+    help="monitoring.json (or its folder) from harness monitor --out: the Art. 72 section shows its results.",
+)
 @click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
 @pass_app
 def build(
@@ -69,6 +76,7 @@ def build(
     datasets: tuple[str, ...],
     provider_path: Path | None,
     kind: str | None,
+    monitoring_path: Path | None,
     no_pdf: bool,
 ) -> None:
     """Write dossier.html, dossier.pdf, dossier.json and the Hugging Face README.md for RUN.
@@ -99,16 +107,19 @@ def build(
         kind=kind,
         comparison=comparison,
         pdf=not no_pdf,
+        monitoring=monitoring_path,
     )
     click.echo(f"html     {paths.html}")
     if paths.pdf:
         click.echo(f"pdf      {paths.pdf}  (PDF/A-3b)")
     click.echo(f"json     {paths.json}")
     click.echo(f"card     {paths.readme}  (Hugging Face README form)")
+    click.echo(f"release  {paths.release}")
     if paths.placeholders:
         click.echo(f"{len(paths.placeholders)} item(s) need human input:")
-        for label in paths.placeholders:
-            click.echo(f"  - {label}")
+        for number, label in enumerate(paths.placeholders, start=1):
+            click.echo(f"  [{number}] {label}")
+    click.echo("this rendering is not signed: harness signoff binds a decision to its SHA-256")
 
 
 @dossier.command("init")
@@ -145,12 +156,21 @@ def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
     click.echo(f"old  {old['run_id']}  {old['fingerprint'][:19]}  verdict {old['verdict']}  ({old['generated_at']})")
     click.echo(f"new  {new['run_id']}  {new['fingerprint'][:19]}  verdict {new['verdict']}  ({new['generated_at']})")
     click.echo(f"model {'changed' if report['model_changed'] else 'unchanged'}")
+    if old.get("release") != new.get("release"):
+        click.echo(f"release  {old.get('release')} -> {new.get('release')}")
+    for change in report["human_input_changes"]:
+        click.echo(f"human input {change['field']}: {_short(change['old'])} -> {_short(change['new'])}")
+    if not report["human_input_compared"]:
+        click.echo("human input not compared: a dossier predates recording it (render both again)")
     for ref in report["datasets_added"]:
         click.echo(f"dataset added    {ref}")
     for ref in report["datasets_removed"]:
         click.echo(f"dataset removed  {ref}")
-    for r in report["risk_zone_changes"]:
-        click.echo(f"risk {r['id']}: {r['old_zone']} -> {r['new_zone']}")
+    for r in report["risk_changes"]:
+        what = ", ".join(
+            f"{k} {_short(v[0])} -> {_short(v[1])}" if isinstance(v, list) else k for k, v in r["changed"].items()
+        )
+        click.echo(f"risk {r['id']}: {what}")
     shown = [d for d in report["metric_deltas"] if d["significant"] or (not d["breakdown"] and d["change"] != 0)]
     for d in shown:
         test = (
@@ -163,6 +183,44 @@ def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
         click.echo("the runs are not at hand: changes are shown without significance tests")
 
 
+@dossier.command("status")
+@click.argument("run_ref", metavar="RUN", type=Text())
+@click.argument("file", required=False, type=PathType(dir_okay=False, path_type=Path))
+@pass_app
+def status(app: App, run_ref: str, file: Path | None) -> None:
+    """Which renderings of RUN's dossier are signed; with FILE, whether that file is the one signed.
+
+    A rendering is signed only when the run's latest sign-off names exactly its SHA-256;
+    a later rendering, with any change, is a new file and is not signed until signed.
+    """
+    from harness.files.hashing import sha256_file
+    from harness.reports.dossier import recorded_renderings, rendering_hashes, signature_status
+
+    result, _ = app.load_run(run_ref)
+    renderings = recorded_renderings(app.store, result.run_id)
+    if file is not None:
+        if not file.is_file():
+            raise HarnessError(f"{file}: no such dossier file")
+        digest = sha256_file(file)
+        if not any(digest in rendering_hashes(r) for r in renderings):
+            raise HarnessError(
+                f"{file} (sha256 {digest[:16]}…) is not a rendering harness recorded for run {result.run_id}"
+            )
+        signed, why = signature_status(app.store, result.run_id, digest)
+        click.echo(f"{file}  sha256 {digest}")
+        click.echo(why)
+        if not signed:
+            click.get_current_context().exit(1)
+        return
+    if not renderings:
+        click.echo(f"run {result.run_id} has no dossier yet: run harness dossier {run_ref} --out DIR first")
+        return
+    for r in renderings:
+        digest = r.get("pdf_sha256") or r.get("html_sha256") or ""
+        _, why = signature_status(app.store, result.run_id, digest)
+        click.echo(f"{r.get('created_at', '')}  {r.get('pdf') or r.get('html')}  sha256 {digest[:16]}…  {why}")
+
+
 @click.command()
 @click.argument("run_ref", metavar="RUN", type=Text())
 @click.option("--by", "by", required=True, type=Text(), help="Who signs (name).")
@@ -173,31 +231,45 @@ def diff(old_ref: str, new_ref: str, alpha: float, as_json: bool) -> None:
     "--dossier",
     "dossier_path",
     type=PathType(dir_okay=False, path_type=Path),
-    help="The dossier file signed [default: the run's latest rendered PDF].",
+    help="The rendering signed: a dossier.pdf or dossier.html harness recorded for RUN [default: the latest].",
 )
 @pass_app
 def signoff(
     app: App, run_ref: str, by: str, role: str, decision: str, note: str | None, dossier_path: Path | None
 ) -> None:
-    """Record a dated sign-off of RUN's dossier in the hash-chained audit log (Annex IV 2(g), Art. 14)."""
+    """Record a dated sign-off of one rendering of RUN's dossier in the signed audit log (Annex IV 2(g), Art. 14).
+
+    The decision binds to that file's SHA-256: a later rendering, with any change, is a
+    different file and is shown unsigned until it is signed itself.
+    """
     from harness.files.hashing import sha256_file
+    from harness.reports.dossier import recorded_renderings, rendering_hashes
     from harness.schema.results import load_results, resolve_results_path
     from harness.store.audit import append_entry
 
     store = app.store
     result = load_results(resolve_results_path(app.resolve_run(run_ref)))
+    renderings = recorded_renderings(store, result.run_id)
     if dossier_path is None:
-        latest = store.latest_dossier(result.run_id)
-        if latest is None:
+        if not renderings:
             raise HarnessError(f"run {result.run_id} has no dossier yet: run harness dossier {run_ref} --out DIR first")
-        dossier_path = Path(latest["pdf"] or latest["html"])
-        recorded = latest["pdf_sha256"] or latest["html_sha256"]
+        latest = renderings[-1]
+        dossier_path = Path(latest.get("pdf") or latest["html"])
+        recorded = latest.get("pdf_sha256") or latest["html_sha256"]
         if not dossier_path.is_file():
             raise HarnessError(f"{dossier_path}: the run's dossier is gone; render it again")
-        if sha256_file(dossier_path) != recorded:
+        digest = sha256_file(dossier_path)
+        if digest != recorded:
             raise HarnessError(f"{dossier_path} changed since harness rendered it; render it again before signing")
-    elif not dossier_path.is_file():
-        raise HarnessError(f"{dossier_path}: no such dossier file")
+    else:
+        if not dossier_path.is_file():
+            raise HarnessError(f"{dossier_path}: no such dossier file")
+        digest = sha256_file(dossier_path)
+        if not any(digest in rendering_hashes(r) for r in renderings):
+            raise HarnessError(
+                f"{dossier_path} (sha256 {digest[:16]}…) is not a rendering harness recorded for run "
+                f"{result.run_id}: sign a dossier harness dossier rendered for this run, unchanged"
+            )
     row = append_entry(
         store,
         result.run_id,
@@ -207,13 +279,13 @@ def signoff(
             "role": role,
             "decision": decision,
             "note": note,
-            "dossier": str(dossier_path),
-            "dossier_sha256": sha256_file(dossier_path),
+            "dossier": str(dossier_path.resolve()),
+            "dossier_sha256": digest,
             "fingerprint": result.model.fingerprint,
         },
     )
     click.echo(f"{decision.upper()} by {by} ({role}) recorded for {result.run_id}")
-    click.echo(f"dossier  {dossier_path}  sha256 {row['entry']['dossier_sha256']}")
+    click.echo(f"dossier  {dossier_path}  sha256 {digest}")
     click.echo(f"audit head {row['entry_hash']}")
 
 
@@ -274,11 +346,23 @@ def log(app: App, run_id: str | None, as_json: bool) -> None:
         )
 
 
+def _short(value: object, width: int = 60) -> str:
+    """A changed value on one line: lists as S x L, text cut at ``width`` characters."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return " x ".join("?" if v is None else str(v) for v in value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _summary(entry: dict[str, object]) -> str:
     """One line on what an audit entry records."""
     action = entry.get("action")
     if action == "signoff":
         return f"{str(entry.get('decision', '')).upper()} by {entry.get('by', '-')} ({entry.get('role', '-')})"
+    if action == "rendering":
+        return f"{entry.get('kind')} {str(entry.get('pdf_sha256') or entry.get('html_sha256') or '')[:16]}…"
     if action == "gate":
         baseline = entry.get("baseline_run_id")
         return f"{str(entry.get('verdict', '')).upper()} under {entry.get('policy')}" + (

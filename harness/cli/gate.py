@@ -8,7 +8,7 @@ import click
 
 from harness.cli.app import App
 from harness.cli.options import CI_SUMMARY_HINT, PathType, Text
-from harness.gate.policy import shipped_policy_names
+from harness.files.shipped import shipped_policy_names
 
 
 @click.command()
@@ -41,6 +41,13 @@ from harness.gate.policy import shipped_policy_names
     help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option(
+    "--server",
+    metavar="URL",
+    type=Text(),
+    help="Gate on a `harness serve` service (token from HARNESS_TOKEN): the run is named by its id when the "
+    "service's store has it (nothing is uploaded), else by its folder, which the service must reach.",
+)
 @click.pass_context
 def gate(
     ctx: click.Context,
@@ -51,12 +58,15 @@ def gate(
     junit_path: Path | None,
     markdown_path: Path | None,
     as_json: bool,
+    server: str | None,
 ) -> None:
     """Judge a stored RUN against a policy; exit 0 pass, 1 fail, 2 bad input.
 
     A blocking rule whose metric was not measured fails the gate. The verdict is kept as
     verdicts/<policy>--<baseline>.json in the run directory (verdict.json is the latest),
-    recorded in the run store and appended to the audit log.
+    recorded in the run store and appended to the audit log. With --server, the service's
+    gate job does all of that in the service's store, and this command prints the same
+    verdict and exits with the same code.
     """
     from harness.cli.printing import print_verdict
     from harness.files.atomic import atomic_write_text
@@ -65,9 +75,16 @@ def gate(
 
     app = ctx.find_object(App)
     assert app is not None
-    result, run_dir = app.load_run(run_ref)
-    baseline, baseline_dir = app.load_run(baseline_ref) if baseline_ref else (None, None)
-    verdict = judge_run(policy_ref, result, run_dir, baseline, app.store, baseline_dir, list(datasets))
+    if server is not None:
+        from harness.service.client import remote_gate
+
+        verdict = remote_gate(
+            server, run_ref, policy_ref, baseline_ref, list(datasets), lambda line: app.say(line, tag="server")
+        )
+    else:
+        result, run_dir = app.load_run(run_ref)
+        baseline, baseline_dir = app.load_run(baseline_ref) if baseline_ref else (None, None)
+        verdict = judge_run(policy_ref, result, run_dir, baseline, app.store, baseline_dir, list(datasets))
     if junit_path:
         atomic_write_text(junit_path, verdict_to_junit(verdict))
     if markdown_path:

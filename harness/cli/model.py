@@ -23,7 +23,13 @@ def model() -> None:
     help="Also write a LoRA adapter (non-zero weights) for the tiny model here.",
 )
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the model weights.")
-def tiny(directory: Path, adapter_dir: Path | None, seed: int) -> None:
+@click.option(
+    "--bos",
+    "add_bos",
+    is_flag=True,
+    help="Give the model a tokenizer that adds BOS (<s>), as llama.cpp's server expects of a served model.",
+)
+def tiny(directory: Path, adapter_dir: Path | None, seed: int, add_bos: bool) -> None:
     """Build a tiny seeded Llama-architecture model with its own BPE tokenizer.
 
     A few MB, built in seconds; the model of the demo and the tests. Its answers are
@@ -32,7 +38,7 @@ def tiny(directory: Path, adapter_dir: Path | None, seed: int) -> None:
     from harness.models.modelref import ModelRef
     from harness.models.tiny import build_tiny_adapter, build_tiny_model
 
-    build_tiny_model(directory, seed=seed)
+    build_tiny_model(directory, seed=seed, add_bos=add_bos)
     click.echo(f"model    {directory}  {ModelRef(str(directory)).fingerprint()}")
     if adapter_dir is not None:
         build_tiny_adapter(directory, adapter_dir, seed=seed + 1)

@@ -14,6 +14,7 @@ from harness.cli.options import (
     MAX_GEN_TOKS,
     NUM_FEWSHOT,
     RUN_LIMIT,
+    Count,
     Device,
     PathType,
     Probability,
@@ -24,6 +25,21 @@ from harness.errors import HarnessError
 if TYPE_CHECKING:
     from harness.runner.spec import RunSpec
     from harness.schema.results import RunResult
+
+CONCURRENCY = Count(1, 1024, "a number of requests in flight from 1 to 1024")
+RETRIES = Count(0, 100, "a number of retries from 0 to 100")
+TIMEOUT = Count(1, 86_400, "a number of seconds from 1 to 86400")
+# Options that describe a model harness loads itself, and those that describe a served one.
+LOCAL_ONLY = ("adapter", "dtype", "device", "allow_pickle")
+ENDPOINT_ONLY = (
+    "served_model",
+    "tokenizer",
+    "concurrency",
+    "max_retries",
+    "timeout",
+    "skip_tokenizer_check",
+    "generation_api",
+)
 
 
 def parse_suites(value: str) -> list[str]:
@@ -84,28 +100,63 @@ def parse_suites(value: str) -> list[str]:
     type=Text(),
     help="A model that grades generated answers where a suite asks for it (any inspect-ai model, e.g. hf/PATH).",
 )
+@click.option(
+    "--allow-code-execution",
+    is_flag=True,
+    help="Let suites run the code the model writes (quick check, HumanEval), in a sandboxed subprocess "
+    "with time, memory and file limits and no network. Off by default: such suites are refused.",
+)
+@click.option(
+    "--endpoint",
+    type=Text(),
+    help="Evaluate the model served behind this OpenAI-compatible API (base URL, e.g. http://localhost:8000/v1) "
+    "instead of BASE. An API key is read from $HARNESS_ENDPOINT_API_KEY (else $OPENAI_API_KEY), never written.",
+)
+@click.option("--served-model", type=Text(), help="With --endpoint: the model's name there (as /v1/models lists it).")
+@click.option(
+    "--tokenizer",
+    type=Text(),
+    help="With --endpoint: the served model's tokenizer (directory or hub id), checked against the server's "
+    "[default: the served model's name].",
+)
+@click.option(
+    "--concurrency", default=1, show_default=True, type=CONCURRENCY, help="With --endpoint: requests in flight."
+)
+@click.option(
+    "--max-retries",
+    default=3,
+    show_default=True,
+    type=RETRIES,
+    help="With --endpoint: retries of a failed request.",
+)
+@click.option(
+    "--timeout", default=300, show_default=True, type=TIMEOUT, help="With --endpoint: seconds allowed per request."
+)
+@click.option(
+    "--skip-tokenizer-check",
+    is_flag=True,
+    help="With --endpoint: do not compare the server's tokenization with --tokenizer's (for a server that offers "
+    "no way to check it); the results say the check was skipped.",
+)
+@click.option(
+    "--generation-api",
+    type=click.Choice(["completions", "chat"]),
+    default="completions",
+    show_default=True,
+    help="With --endpoint: how GSM8K asks for answers: the local run's very prompt (completions), or chat "
+    "messages through the server's chat template (chat). Generated-behaviour suites always use chat.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def run(
     ctx: click.Context,
+    /,
     base: str | None,
-    adapter: str | None,
-    suites_text: str,
-    data_dir: Path | None,
-    limit: int | None,
-    num_fewshot: int | None,
-    max_gen_toks: int | None,
-    batch_size: int,
     out_dir: Path,
     resume_dir: Path | None,
-    revision: str | None,
-    dtype: str,
-    device: str,
-    allow_pickle: bool,
-    trust_remote_code: bool,
     no_cache: bool,
-    judge: str | None,
     as_json: bool,
+    **options: object,
 ) -> None:
     """Evaluate BASE (a model directory or hub id) on the suites; write a run directory.
 
@@ -115,64 +166,35 @@ def run(
     already answered in an earlier run are reused, so a rerun of an unchanged model asks
     it nothing. `--resume DIR` continues an interrupted run with the settings it started with;
     an option given with it must agree with them.
+
+    `--endpoint URL --served-model NAME` evaluates a model served behind an OpenAI-compatible
+    API (llama.cpp's Python server, vLLM) instead of BASE. Before anything is scored, harness
+    checks that the server tokenizes probe texts as --tokenizer does, and (for log-likelihood
+    suites) that it echoes prompt log-probabilities; the run is identified by the endpoint, the
+    served name, the tokenizer's files and a behavioural fingerprint, weaker than a weight hash.
     """
     from click.core import ParameterSource
 
-    from harness.models.modelref import ModelRef
-    from harness.paths import cache_dir, resolve_data_dir
+    from harness.paths import cache_dir
     from harness.runner.execute import execute_run
     from harness.runner.spec import RunSpec, resumed_spec
 
     app = ctx.find_object(App)
     assert app is not None
-    if base is None and resume_dir is None:
-        raise click.UsageError("give BASE (a model directory or hub id), or --resume RUN_DIR")
+    typed_names = {
+        p.name for p in ctx.command.params if p.name and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+    }
+    if base is None and resume_dir is None and options.get("endpoint") is None:
+        raise click.UsageError(
+            "give BASE (a model directory or hub id), --endpoint URL --served-model NAME, or --resume RUN_DIR"
+        )
+    _check_model_options(base, options, typed_names, resume_dir is not None)
     if resume_dir is not None:
-        typed = {
-            "BASE" if p.name == "base" else p.opts[0]
-            for p in ctx.command.params
-            if p.name and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
-        }
+        typed = {"BASE" if p.name == "base" else p.opts[0] for p in ctx.command.params if p.name in typed_names}
         stored = RunSpec.load(resume_dir)
-        given = _given_spec(
-            stored,
-            base,
-            adapter,
-            suites_text,
-            data_dir,
-            limit,
-            num_fewshot,
-            max_gen_toks,
-            batch_size,
-            revision,
-            dtype,
-            device,
-            allow_pickle,
-            trust_remote_code,
-            judge,
-        )
-        spec = resumed_spec(resume_dir, given, typed)
+        spec = resumed_spec(resume_dir, spec_from_options(base or stored.model.base, options, stored), typed)
     else:
-        assert base is not None
-        resolved = resolve_data_dir(data_dir)
-        spec = RunSpec(
-            model=ModelRef(
-                base=base,
-                adapter=adapter,
-                revision=revision,
-                dtype=dtype,
-                device=device,
-                allow_pickle=allow_pickle,
-                trust_remote_code=trust_remote_code,
-            ),
-            suites=parse_suites(suites_text),
-            data_dir=str(resolved) if resolved else None,
-            limit=limit,
-            num_fewshot=num_fewshot,
-            batch_size=batch_size,
-            gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else {},
-            judge=judge,
-        )
+        spec = spec_from_options(base or "", options)
     result, run_dir = execute_run(
         spec,
         out_dir,
@@ -185,46 +207,90 @@ def run(
     print_run(result, run_dir, as_json)
 
 
-def _given_spec(
-    stored: RunSpec,
-    base: str | None,
-    adapter: str | None,
-    suites_text: str,
-    data_dir: Path | None,
-    limit: int | None,
-    num_fewshot: int | None,
-    max_gen_toks: int | None,
-    batch_size: int,
-    revision: str | None,
-    dtype: str,
-    device: str,
-    allow_pickle: bool,
-    trust_remote_code: bool,
-    judge: str | None,
-) -> RunSpec:
-    """The spec the typed options describe, the stored run's where an option was not typed (for --resume)."""
+def _check_model_options(base: str | None, options: dict[str, object], typed: set[str], resuming: bool) -> None:
+    """Refuse a mix of a local model's and a served model's options (each kind ignores the other's)."""
+    served = options.get("endpoint") is not None
+    if served and base is not None:
+        raise click.UsageError("give BASE or --endpoint, not both")
+    if served and options.get("served_model") is None and not resuming:
+        raise click.UsageError("--endpoint needs --served-model NAME (the model's name on the server)")
+    wrong = [n for n in (LOCAL_ONLY if served else () if resuming else ENDPOINT_ONLY) if n in typed]
+    if wrong:
+        flag = "--" + wrong[0].replace("_", "-")
+        raise click.UsageError(
+            f"{flag} applies to a model harness loads (BASE), not to --endpoint"
+            if served
+            else f"{flag} applies to --endpoint runs only"
+        )
+
+
+def _endpoint_from_options(options: dict[str, object], stored: RunSpec | None) -> object | None:
+    """The served model the options name (the stored run's where --resume continues one); None for a local model."""
+    from harness.models.endpoint import EndpointRef
+
+    before = stored.model if stored is not None and isinstance(stored.model, EndpointRef) else None
+    url = options.get("endpoint") or (before.url if before else None)
+    if url is None:
+        return None
+    served = options.get("served_model") or (before.served_model if before else None)
+    tokenizer = options.get("tokenizer") or (before.tokenizer if before else None)
+    return EndpointRef(
+        url=str(url),
+        served_model=str(served),
+        tokenizer=None if tokenizer is None else str(tokenizer),
+        revision=None if options.get("revision") is None else str(options["revision"]),
+        trust_remote_code=bool(options["trust_remote_code"]),
+        skip_tokenizer_check=bool(options["skip_tokenizer_check"]),
+        generation_api="chat" if options["generation_api"] == "chat" else "completions",
+        concurrency=int(str(options["concurrency"])),
+        max_retries=int(str(options["max_retries"])),
+        timeout=float(str(options["timeout"])),
+    )
+
+
+def spec_from_options(base: str, options: dict[str, object], stored: RunSpec | None = None) -> RunSpec:
+    """The run spec `harness run`'s options describe; with ``stored`` (for --resume), the stored
+    run's data directory and judge where none was typed (and its endpoint, for a served model)."""
+    from harness.models.endpoint import EndpointRef
     from harness.models.modelref import ModelRef
     from harness.paths import resolve_data_dir
     from harness.runner.spec import RunSpec
 
-    resolved = resolve_data_dir(data_dir) if data_dir is not None else None
+    def text(name: str) -> str | None:
+        value = options.get(name)
+        return str(value) if value is not None else None
+
+    def number(name: str) -> int | None:
+        value = options.get(name)
+        return int(value) if isinstance(value, int) else None
+
+    data_dir = options.get("data_dir")
+    resolved = resolve_data_dir(data_dir if isinstance(data_dir, Path) else None)
+    max_gen_toks = number("max_gen_toks")
+    served = _endpoint_from_options(options, stored)
+    model = (
+        served
+        if isinstance(served, EndpointRef)
+        else ModelRef(
+            base=base,
+            adapter=text("adapter"),
+            revision=text("revision"),
+            dtype=str(options["dtype"]),
+            device=str(options["device"]),
+            allow_pickle=bool(options["allow_pickle"]),
+            trust_remote_code=bool(options["trust_remote_code"]),
+        )
+    )
     return RunSpec(
-        model=ModelRef(
-            base=base or stored.model.base,
-            adapter=adapter,
-            revision=revision,
-            dtype=dtype,
-            device=device,
-            allow_pickle=allow_pickle,
-            trust_remote_code=trust_remote_code,
-        ),
-        suites=parse_suites(suites_text),
-        data_dir=str(resolved) if resolved else stored.data_dir,
-        limit=limit,
-        num_fewshot=num_fewshot,
-        batch_size=batch_size,
+        model=model,
+        suites=parse_suites(str(options["suites_text"])),
+        data_dir=str(resolved) if resolved else (stored.data_dir if stored else None),
+        limit=number("limit"),
+        num_fewshot=number("num_fewshot"),
+        batch_size=int(str(options["batch_size"])),
         gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else {},
-        judge=judge or stored.judge,
+        judge=text("judge") or (stored.judge if stored else None),
+        allow_code_execution=bool(options["allow_code_execution"]),
     )
 
 
@@ -244,7 +310,12 @@ def print_run(result: RunResult, run_dir: Path, as_json: bool) -> None:
         return
     click.echo(f"run      {result.run_id}")
     click.echo(f"model    {result.model.base}" + (f" + {result.model.adapter}" if result.model.adapter else ""))
-    click.echo(f"         {result.model.fingerprint}")
+    if result.model.endpoint is not None:
+        served = result.model.endpoint
+        click.echo(f"endpoint {served.url} (tokenizer check {served.tokenizer_check})")
+        click.echo(f"         {result.model.fingerprint} (behavioural: weaker than a weight hash)")
+    else:
+        click.echo(f"         {result.model.fingerprint}")
     for name, status in result.suite_status.items():
         if status.status == "skipped":
             click.echo(f"{name:<8} skipped: {status.reason}")

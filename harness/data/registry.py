@@ -157,6 +157,8 @@ def register_dataset(
         if previous is not None:
             if previous["sha256"] == digest:
                 return DatasetRecord.model_validate(previous), False
+            if version is None:  # another process took the next version since we listed them: look again
+                continue
             raise DataError(
                 f"{name}@{target} is already registered with other content (sha256 {previous['sha256'][:12]}…, "
                 f"this file {digest[:12]}…); a version never changes: register it as a new version"

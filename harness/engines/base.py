@@ -1,7 +1,9 @@
 """The engine seam: a model in, a suite's tasks in, item records out.
 
 An engine is the only code that talks to a model. It receives the model the runner
-loaded (once per run, shared by every engine that needs weights) and engine-neutral
+loaded (once per run, shared by every engine that needs weights), or a
+:class:`~harness.models.endpoint.ServedModel` when the model runs behind an
+OpenAI-compatible endpoint (then the engine sends requests instead), and engine-neutral
 task descriptions (:mod:`harness.schema.tasks`), and returns one
 :class:`~harness.schema.results.ItemRecord` per evaluated document.
 """
@@ -17,6 +19,7 @@ from harness.schema.results import ItemRecord
 from harness.schema.tasks import TaskSpec
 
 if TYPE_CHECKING:
+    from harness.models.endpoint import ServedModel
     from harness.models.modelref import LoadedModel
 
 
@@ -53,7 +56,7 @@ class Engine(Protocol):
 
     def evaluate(
         self,
-        model: LoadedModel | None,
+        model: LoadedModel | ServedModel | None,
         tasks: Sequence[TaskSpec],
         work_dir: Path,
         *,

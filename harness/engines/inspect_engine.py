@@ -7,6 +7,10 @@ as an inspect model API (``harness-local/<key>``) instead of going through inspe
 provider, which would load the weights a second time and cannot take a PEFT adapter.
 Decoding is greedy, the prompt is the model's chat template, and concurrent generate calls
 are gathered into batches for ``model.generate``.
+
+A model behind an OpenAI-compatible endpoint goes through inspect-ai's own ``openai-api``
+provider instead (the server applies the chat template), with greedy decoding and neutral
+penalties sent explicitly and the endpoint's concurrency, retries and timeout.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from harness.schema.results import ItemRecord
 from harness.schema.tasks import TaskSpec
 
 if TYPE_CHECKING:
+    from harness.models.endpoint import ServedModel
     from harness.models.modelref import LoadedModel
 
 DEFAULT_MAX_TOKENS = 256
 JUDGE_SCORER = "judge"
+JUDGE_MAX_TOKENS = 16
 
 
 class InspectEngine:
@@ -40,13 +46,14 @@ class InspectEngine:
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self.last_logs: list[Path] = []
+        self._grader: Any = None  # the judge's inspect Model, made once per engine (so once per run)
 
     def version(self) -> str:
         return f"inspect-ai {package_version('inspect_ai')}"
 
     def evaluate(
         self,
-        model: LoadedModel | None,
+        model: LoadedModel | ServedModel | None,
         tasks: Sequence[TaskSpec],
         work_dir: Path,
         *,
@@ -64,19 +71,28 @@ class InspectEngine:
         os.environ.setdefault("INSPECT_LOG_LEVEL", "warning")
         from inspect_ai import eval as inspect_eval
 
-        from harness.engines.inspect_model import local_model
+        from harness.engines.inspect_model import endpoint_model, local_model
+        from harness.models.endpoint import ServedModel
 
         rows_by_task = {t.name: _selected_rows(t, limit, documents) for t in tasks}
-        inspect_tasks = [_inspect_task(t, rows_by_task[t.name], self.settings.judge) for t in tasks]
+        grader = self.grader() if any(t.judge_question for t in tasks) else None
+        inspect_tasks = [_inspect_task(t, rows_by_task[t.name], grader, self.settings.judge) for t in tasks]
         log_dir = work_dir / "logs"
+        if isinstance(model, ServedModel):
+            inspect_model, connections = endpoint_model(model), model.ref.concurrency
+        else:
+            inspect_model, connections = (
+                local_model(model, batch_size=self.settings.batch_size),
+                self.settings.batch_size,
+            )
         logs = inspect_eval(
             inspect_tasks,
-            model=local_model(model, batch_size=self.settings.batch_size),
+            model=inspect_model,
             log_dir=str(log_dir),
             log_format="eval",
             display="none",
-            max_connections=self.settings.batch_size,
-            max_samples=max(1, self.settings.batch_size),
+            max_connections=connections,
+            max_samples=max(1, connections),
             max_subprocesses=2,
             log_realtime=False,
             fail_on_error=False,
@@ -91,11 +107,38 @@ class InspectEngine:
                 raise HarnessError(f"inspect-ai could not run task {task.name}: {message}")
             rows = {str(r["id"]): r for r in rows_by_task[task.name]}
             for sample in log.samples or []:
+                if sample.error is not None:  # fail_on_error=False keeps the log; a failed item never passes silently
+                    first = sample.error.message.strip().splitlines()[0] if sample.error.message else "failed"
+                    raise HarnessError(f"inspect-ai: task {task.name}, item {sample.id}: {first}")
                 records.append(_record(task, rows[str(sample.id)], sample))
                 requests += 0 if task.respond_with else 1
         return EngineOutput(
             records=records, requests=requests, model_calls=requests, raw={"logs": [str(p) for p in self.last_logs]}
         )
+
+    def grader(self) -> Any:
+        """The judge as an inspect ``Model``, or None when the run names none.
+
+        A local model directory (``PATH`` or ``hf/PATH``) is loaded once by harness and decoded
+        greedily through the harness-local model API (inspect's ``hf`` provider refuses
+        temperature 0 under transformers 5 and would sample); any other name goes to inspect-ai's
+        own providers with temperature 0.
+        """
+        judge = self.settings.judge
+        if not judge:
+            return None
+        if self._grader is None:
+            from inspect_ai.model import GenerateConfig, get_model
+
+            local = Path(judge.removeprefix("hf/")).expanduser()
+            if local.is_dir():
+                from harness.engines.inspect_model import local_model
+                from harness.models.modelref import ModelRef
+
+                self._grader = local_model(ModelRef(str(local)).load(), batch_size=self.settings.batch_size)
+            else:
+                self._grader = get_model(judge, config=GenerateConfig(max_tokens=JUDGE_MAX_TOKENS, temperature=0.0))
+        return self._grader
 
 
 def _selected_rows(
@@ -108,7 +151,7 @@ def _selected_rows(
     return rows[:limit] if limit is not None else rows
 
 
-def _inspect_task(task: TaskSpec, rows: list[dict[str, Any]], judge: str | None) -> Any:
+def _inspect_task(task: TaskSpec, rows: list[dict[str, Any]], grader: Any, judge: str | None) -> Any:
     from inspect_ai import Task
     from inspect_ai.dataset import MemoryDataset, Sample
     from inspect_ai.model import GenerateConfig
@@ -123,8 +166,8 @@ def _inspect_task(task: TaskSpec, rows: list[dict[str, Any]], judge: str | None)
     else:
         solvers = ([system_message(task.system)] if task.system else []) + [generate()]
     scorers = [_harness_scorer(str(task.scorer))]
-    if judge and task.judge_question:
-        scorers.append(_judge_scorer(judge, task.judge_question))
+    if grader is not None and task.judge_question:
+        scorers.append(_judge_scorer(grader, str(judge), task.judge_question))
     config = GenerateConfig(
         max_tokens=int(task.generation.get("max_tokens", DEFAULT_MAX_TOKENS)),
         temperature=0.0,
@@ -176,13 +219,13 @@ def _harness_scorer(name: str) -> Any:
     return harness_scorer()
 
 
-def _judge_scorer(judge: str, question: str) -> Any:
-    """A model-graded yes/no judgement of each response by ``judge`` (any inspect model)."""
-    from inspect_ai.model import GenerateConfig, get_model
+def _judge_scorer(grader: Any, judge: str, question: str) -> Any:
+    """A model-graded yes/no judgement of each response by ``grader`` (the inspect ``Model`` of ``judge``)."""
+    from inspect_ai.model import GenerateConfig
     from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer
     from inspect_ai.solver import TaskState
 
-    grader = get_model(judge, config=GenerateConfig(max_tokens=16, temperature=0.0))
+    config = GenerateConfig(max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
 
     @scorer(metrics=[accuracy()], name=JUDGE_SCORER)
     def judge_scorer() -> Any:
@@ -192,7 +235,7 @@ def _judge_scorer(judge: str, question: str) -> Any:
                 f"{asked}\n\nRequest:\n{state.input_text}\n\nResponse:\n{state.output.completion}\n\n"
                 "Answer with one word: YES or NO."
             )
-            verdict = (await grader.generate(prompt)).completion.strip().upper()
+            verdict = (await grader.generate(prompt, config=config)).completion.strip().upper()
             said_yes = verdict.startswith("YES")
             return Score(
                 value=CORRECT if said_yes else INCORRECT,

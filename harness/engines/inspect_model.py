@@ -1,4 +1,5 @@
-"""The run's loaded model as an inspect-ai model API (``harness-local/<key>``).
+"""The run's model for inspect-ai: the loaded model as a model API (``harness-local/<key>``),
+or a served model through inspect-ai's OpenAI-compatible provider (:func:`endpoint_model`).
 
 Python objects never pass through inspect's model arguments (they are logged and
 memoised): the loaded model is kept in a registry here, keyed by the name inspect gets.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from inspect_ai.model import Model
 
+    from harness.models.endpoint import ServedModel
     from harness.models.modelref import LoadedModel
 
 BATCH_WINDOW_S = 0.05
@@ -47,6 +49,36 @@ def local_model(loaded: LoadedModel, *, batch_size: int = 8) -> Model:
         key = f"m{next(_KEYS)}"
         _REGISTRY[key] = _Entry(loaded=loaded)
     return get_model(f"harness-local/{key}", config=GenerateConfig(), memoize=False, batch_size=batch_size)
+
+
+def endpoint_model(served: ServedModel) -> Model:
+    """inspect-ai's ``openai-api`` provider on the served model: greedy, neutral penalties, the endpoint's client settings.
+
+    The API key comes from the environment (:func:`harness.models.endpoint.api_key`) and is
+    handed to the provider, which keeps it out of inspect's log; a server that needs none
+    gets a placeholder (the OpenAI client insists on one). Retries count attempts after the
+    first, and the timeout holds for each attempt.
+    """
+    from inspect_ai.model import GenerateConfig, get_model
+
+    ref = served.ref
+    decoding = ref.decoding_settings
+    standard = {k: decoding[k] for k in ("temperature", "top_p", "frequency_penalty", "presence_penalty")}
+    extra = {k: v for k, v in decoding.items() if k not in standard}
+    config = GenerateConfig(
+        **standard,
+        extra_body=extra or None,
+        max_retries=ref.max_retries,
+        attempt_timeout=max(1, round(ref.timeout)),
+        max_connections=ref.concurrency,
+    )
+    return get_model(
+        f"openai-api/harness/{ref.served_model}",
+        base_url=ref.url,
+        api_key=served.api_key or "no-key",
+        config=config,
+        memoize=False,
+    )
 
 
 def batch_sizes(loaded: LoadedModel) -> list[int]:

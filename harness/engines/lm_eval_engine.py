@@ -7,6 +7,15 @@ prompt, so prompts, choices, filters and metrics are the stock task's by constru
 wraps the run's loaded model in one ``HFLM``, and turns lm-eval's per-sample output into
 :class:`~harness.schema.results.ItemRecord` objects.
 
+A model behind an OpenAI-compatible endpoint goes through lm-eval's own API models
+instead: log-likelihoods through ``local-completions`` (prompts echoed with their
+log-probabilities), generations through ``local-completions`` or, when the endpoint asks
+for it, ``local-chat-completions``. Both are subclassed here
+(``harness-local-completions``, ``harness-local-chat-completions``) for what a server
+needs said explicitly: BOS and the end token banned for the one token a log-likelihood request
+generates, neutral decoding, the API key from the environment, and a check of every
+echoed answer against the tokens lm-eval counted (see :mod:`harness.models.endpoint`).
+
 It calls ``lm_eval.evaluator.evaluate`` with the same seeding and task preparation as
 ``simple_evaluate``, without the environment probes (pip, nvcc, nvidia-smi, lscpu)
 that ``simple_evaluate`` adds: harness records its own environment.
@@ -18,6 +27,7 @@ import json
 import logging
 import math
 import random
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -29,26 +39,37 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from harness.engines.base import EngineOutput, EngineSettings
-from harness.errors import DataError, HarnessError
+from harness.errors import DataError, HarnessError, ModelError
+from harness.files.hashing import sha256_text
 from harness.schema.results import ItemRecord
 from harness.schema.tasks import TaskSpec
 
 if TYPE_CHECKING:
+    from lm_eval.api.model import LM
     from lm_eval.models.huggingface import HFLM
+    from transformers import PreTrainedTokenizerBase
 
+    from harness.models.endpoint import ServedModel
     from harness.models.modelref import LoadedModel
 
 LM_EVAL_SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
 
-# The standard prompts of known benchmarks, as lm-eval's stock task files define them.
+# The standard prompts of known benchmarks, as lm-eval's stock task files define them: a
+# whole benchmark by name, and one stock file per part (``mmlu:anatomy``, ``bbh:navigate``,
+# ``truthfulqa:mc2``).
 _STANDARD_PROMPTS = {"mmlu": "mmlu/default/_default_template_yaml", "gsm8k": "gsm8k/gsm8k.yaml"}
+_STANDARD_PARTS = {
+    "mmlu": "mmlu/default/mmlu_{part}.yaml",
+    "bbh": "bbh/cot_fewshot/{part}.yaml",
+    "truthfulqa": "truthfulqa/truthfulqa_{part}.yaml",
+}
 
 
 def standard_prompt_file(standard: str) -> Path:
-    """lm-eval's stock task file for a standard prompt name (``mmlu:anatomy``, ``mmlu``, ``gsm8k``)."""
-    benchmark, _, subject = standard.partition(":")
-    if benchmark == "mmlu" and subject:
-        relative = f"mmlu/default/mmlu_{subject}.yaml"
+    """lm-eval's stock task file for a standard prompt name (``mmlu:anatomy``, ``mmlu``, ``gsm8k``, ``bbh:navigate``)."""
+    benchmark, _, part = standard.partition(":")
+    if part and benchmark in _STANDARD_PARTS and re.fullmatch(r"[a-z0-9_]+", part):
+        relative = _STANDARD_PARTS[benchmark].format(part=part)
     elif standard in _STANDARD_PROMPTS:
         relative = _STANDARD_PROMPTS[standard]
     else:
@@ -66,10 +87,28 @@ def lm_eval_tasks_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "tasks"
 
 
+def _stock_config(path: Path) -> dict[str, Any]:
+    """A stock task file with its ``include`` chain merged as lm-eval merges it (a file's own keys win).
+
+    ``!function`` tags read as None: only the plain settings are wanted here.
+    """
+
+    class IgnoreTags(yaml.SafeLoader):
+        pass
+
+    IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=IgnoreTags) or {}  # IgnoreTags is a SafeLoader
+    include = raw.pop("include", None)
+    merged: dict[str, Any] = {}
+    for name in include if isinstance(include, list) else [include] if include else []:
+        merged |= _stock_config(path.parent / name)
+    return merged | raw
+
+
 @cache
 def _stock_generation_kwargs(path: Path) -> dict[str, Any]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return dict(raw.get("generation_kwargs") or {})
+    """The stock task's generation settings, its ``include`` chain followed (BBH keeps them in the included template)."""
+    return dict(_stock_config(path).get("generation_kwargs") or {})
 
 
 def task_yaml(task: TaskSpec) -> str:
@@ -114,6 +153,7 @@ class LmEvalEngine:
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self._wrapped: tuple[int, HFLM] | None = None
+        self._api_models: dict[tuple[int, bool], LM] = {}
 
     def version(self) -> str:
         return f"lm-eval {package_version('lm_eval')}"
@@ -121,25 +161,42 @@ class LmEvalEngine:
     def hflm(self, model: LoadedModel) -> HFLM:
         if self._wrapped is None or self._wrapped[0] != id(model):
             _quiet_libraries()
+            # a tokenizer that adds BOS is scored with it, as it encodes (lm-eval's default leaves
+            # the choice to the tokenizer; saying so makes generation prompts agree too)
+            bos = {"add_bos_token": True} if tokenizer_adds_bos(model.tokenizer) else {}
             lm = _counting_hflm_class()(
                 pretrained=model.model,
                 tokenizer=model.tokenizer,
                 batch_size=self.settings.batch_size,
                 device=model.ref.device,
+                **bos,
             )
             self._wrapped = (id(model), lm)
         return self._wrapped[1]
 
-    def response_cache_path(self, model: LoadedModel) -> Path | None:
+    def api_model(self, served: ServedModel, *, chat: bool, loglikelihood: bool) -> LM:
+        """lm-eval's API model for ``served``: completions (log-likelihoods, and generation) or chat completions."""
+        key = (id(served), chat)
+        if key not in self._api_models:
+            _quiet_libraries()
+            self._api_models[key] = endpoint_lm(served, chat=chat, loglikelihood=loglikelihood)
+        return self._api_models[key]
+
+    def response_cache_path(self, model: LoadedModel | ServedModel, *, chat: bool = False) -> Path | None:
         """lm-eval's response cache keys ignore the model, so each model (files and dtype) gets its own file."""
         if self.settings.response_cache is None:
             return None
+        from harness.models.endpoint import ServedModel
+
+        if isinstance(model, ServedModel):  # a served model's key: behaviour, served name, client tokenizer
+            folder = "endpoint-" + sha256_text(model.ref.cache_key())[:40] + ("-chat" if chat else "")
+            return self.settings.response_cache / "lm-eval" / folder / "responses"
         fingerprint, _, dtype = model.ref.cache_key().partition(":")
         return self.settings.response_cache / "lm-eval" / f"{fingerprint.removeprefix('sha256:')}-{dtype}" / "responses"
 
     def evaluate(
         self,
-        model: LoadedModel | None,
+        model: LoadedModel | ServedModel | None,
         tasks: Sequence[TaskSpec],
         work_dir: Path,
         *,
@@ -153,15 +210,23 @@ class LmEvalEngine:
         task_dir.mkdir(parents=True, exist_ok=True)
         for task in tasks:
             (task_dir / f"{task.name}.yaml").write_text(task_yaml(task), encoding="utf-8")  # scratch: no fsync
-        lm = self.hflm(model)
-        lm.calls = 0
         selected = None
         if documents is not None:
             selected = {t.name: list(documents[t.name]) for t in tasks if t.name in documents}
-        try:
-            output = _evaluate(lm, [t.name for t in tasks], task_dir, self.response_cache_path(model), limit, selected)
-        except (FileNotFoundError, ConnectionError) as exc:
-            raise DataError(f"lm-eval could not load a dataset: {exc}") from None
+        from harness.models.endpoint import ServedModel
+
+        if isinstance(model, ServedModel):
+            output, calls = self._evaluate_served(model, tasks, task_dir, limit, selected)
+        else:
+            lm = self.hflm(model)
+            lm.calls = 0
+            try:
+                output = _evaluate(
+                    lm, [t.name for t in tasks], task_dir, self.response_cache_path(model), limit, selected
+                )
+            except (FileNotFoundError, ConnectionError) as exc:
+                raise DataError(f"lm-eval could not load a dataset: {exc}") from None
+            calls = lm.calls
         samples = output.pop("samples")
         _write_raw(work_dir, output, samples)
         records: list[ItemRecord] = []
@@ -170,18 +235,58 @@ class LmEvalEngine:
             task_samples = samples.get(task.name, [])
             records.extend(_to_records(task, task_samples))
             requests += _request_count(task_samples)
-        return EngineOutput(records=records, requests=requests, model_calls=lm.calls, raw=output)
+        return EngineOutput(records=records, requests=requests, model_calls=calls, raw=output)
+
+    def _evaluate_served(
+        self,
+        served: ServedModel,
+        tasks: Sequence[TaskSpec],
+        task_dir: Path,
+        limit: int | None,
+        selected: dict[str, list[int]] | None,
+    ) -> tuple[dict[str, Any], int]:
+        """Tasks through the endpoint: log-likelihood tasks by completions, generation tasks by the endpoint's API."""
+        chat_generation = served.ref.generation_api == "chat"
+        groups = [
+            (False, [t for t in tasks if t.output == "multiple_choice" or not chat_generation]),
+            (True, [t for t in tasks if t.output != "multiple_choice" and chat_generation]),
+        ]
+        merged: dict[str, Any] = {}
+        calls = 0
+        for chat, group in groups:
+            if not group:
+                continue
+            loglikelihood = any(t.output == "multiple_choice" for t in group)
+            lm = self.api_model(served, chat=chat, loglikelihood=loglikelihood)
+            lm.calls = 0
+            names = [t.name for t in group]
+            chosen = None if selected is None else {k: v for k, v in selected.items() if k in names}
+            try:
+                output = _evaluate(
+                    lm, names, task_dir, self.response_cache_path(served, chat=chat), limit, chosen, chat=chat
+                )
+            except (FileNotFoundError, ConnectionError) as exc:
+                raise DataError(f"lm-eval could not load a dataset: {exc}") from None
+            calls += int(lm.calls)
+            _merge_output(merged, output)
+        return merged, calls
 
 
 def _evaluate(
-    lm: HFLM,
+    lm: LM,
     task_names: list[str],
     task_dir: Path,
     cache_path: Path | None,
     limit: int | None,
     documents: dict[str, list[int]] | None,
+    *,
+    chat: bool = False,
 ) -> dict[str, Any]:
-    """What ``simple_evaluate`` does for a pre-built model, minus its environment probes."""
+    """What ``simple_evaluate`` does for a pre-built model, minus its environment probes.
+
+    ``chat``: prompts go as chat messages (lm-eval's ``--apply_chat_template`` with the
+    few-shot examples as turns), for a chat-completions endpoint.
+    """
     import numpy as np
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
@@ -205,13 +310,24 @@ def _evaluate(
         bootstrap_iters=0,
         log_samples=True,
         verbosity="ERROR",
+        apply_chat_template=chat,
+        fewshot_as_multiturn=chat,
     )
     if output is None:
         raise HarnessError("lm-eval returned no results (distributed rank other than 0?)")
     return dict(output)
 
 
-def _batched_caching_lm(lm: HFLM, cache_path: Path) -> Any:
+def _merge_output(merged: dict[str, Any], output: dict[str, Any]) -> None:
+    """lm-eval's output of a second group of tasks added to the first's (samples, results and configs by task)."""
+    for key, value in output.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key].update(value)
+        else:
+            merged.setdefault(key, value)
+
+
+def _batched_caching_lm(lm: LM, cache_path: Path) -> Any:
     """lm-eval's response cache, committed once per batch of requests instead of after every response."""
     from lm_eval.api.model import CachingLM
     from sqlitedict import SqliteDict
@@ -240,6 +356,180 @@ def _counting_hflm_class() -> type[HFLM]:
             return super().generate_until(requests, *args, **kwargs)  # type: ignore[no-any-return]
 
     return CountingHFLM
+
+
+def tokenizer_adds_bos(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether ``tokenizer`` prepends its BOS token to a text it encodes (Llama's does; GPT-2's does not)."""
+    bos = tokenizer.bos_token_id
+    return isinstance(bos, int) and list(tokenizer("a")["input_ids"][:1]) == [bos]
+
+
+def endpoint_lm(served: ServedModel, *, chat: bool, loglikelihood: bool) -> LM:
+    """lm-eval's ``local-completions`` (or ``local-chat-completions``) model for a served model.
+
+    Prompts for log-likelihoods go the way the endpoint's echo lines up with lm-eval's
+    token counts (:attr:`~harness.models.endpoint.EndpointRef.prompt_layout`): as text,
+    which the server tokenizes and prefixes with BOS itself, or as token ids that start with
+    BOS. Retries count attempts after the first; the timeout is per request.
+    """
+    completions, chat_completions = _endpoint_lm_classes()
+    ref = served.ref
+    common: dict[str, Any] = {
+        "model": ref.served_model,
+        "num_concurrent": ref.concurrency,
+        "max_retries": ref.max_retries + 1,  # lm-eval counts attempts
+        "timeout": max(1, math.ceil(ref.timeout)),
+        "max_length": ref.max_length(),
+        "decoding": ref.decoding_settings,
+        "url": ref.url,
+    }
+    if chat:
+        return chat_completions(base_url=served.chat_url, tokenizer_backend=None, tokenized_requests=False, **common)
+    layout = ref.check_prompt_logprobs() if loglikelihood else "text"
+    return completions(
+        base_url=served.completions_url,
+        tokenizer_backend="huggingface",
+        tokenizer=str(ref.tokenizer_dir),
+        trust_remote_code=ref.trust_remote_code,
+        tokenized_requests=layout == "token-ids-with-bos",
+        add_bos_token=layout == "token-ids-with-bos",
+        **common,
+    )
+
+
+@cache
+def _endpoint_lm_classes() -> tuple[type[LM], type[LM]]:
+    """lm-eval's completions and chat-completions models, with what a served model needs said explicitly.
+
+    Registered as ``harness-local-completions`` and ``harness-local-chat-completions``.
+    """
+    from lm_eval.api.registry import register_model
+    from lm_eval.models.openai_completions import LocalChatCompletion, LocalCompletionsAPI
+
+    from harness.models.endpoint import api_key, banned_special_tokens
+
+    def failure(url: str, exc: BaseException) -> ModelError:
+        """One line: what failed, with the server's own explanation when it gave one."""
+        response = getattr(exc, "response", None)
+        said = " ".join(str(getattr(response, "text", "") or "").split())[:300]
+        text = " ".join(str(exc).split())[:300] or type(exc).__name__
+        return ModelError(f"the endpoint {url} failed a request: {text}" + (f" ({said})" if said else ""))
+
+    class _Served:
+        """What both API models share: the settings, the key, neutral decoding, counting, one-line failures."""
+
+        calls = 0
+        _decoding: dict[str, Any]
+        _url: str
+
+        @property
+        def api_key(self) -> str:
+            return api_key() or ""
+
+        def _decoded(self, payload: dict[str, Any]) -> dict[str, Any]:
+            return payload | self._decoding
+
+        def _counted(self, method: Any, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            import aiohttp
+            import tenacity
+
+            self.calls += len(requests)
+            try:
+                return list(method(requests, *args, **kwargs))
+            except ModelError:
+                raise
+            except (OSError, aiohttp.ClientError, tenacity.RetryError) as exc:
+                raise failure(self._url, exc) from None
+
+    @register_model("harness-local-completions")
+    class EndpointCompletions(_Served, LocalCompletionsAPI):
+        """``local-completions`` with BOS and the end token banned in log-likelihood requests, each echo checked."""
+
+        def __init__(self, *, decoding: dict[str, Any], url: str, **kwargs: Any) -> None:
+            self._decoding, self._url = dict(decoding), url
+            super().__init__(**kwargs)
+
+        def _create_payload(
+            self,
+            messages: Any,
+            generate: bool = False,
+            gen_kwargs: dict[str, Any] | None = None,
+            seed: int = 1234,
+            eos: str | None = None,
+            **kwargs: Any,
+        ) -> dict[str, Any]:
+            payload: dict[str, Any] = super()._create_payload(
+                messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs
+            )
+            if generate:
+                return self._decoded(payload)
+            # the one generated token is never BOS or the end token, which llama.cpp leaves out of the echo
+            payload["logit_bias"] = banned_special_tokens(self.tokenizer)
+            return payload
+
+        @staticmethod
+        def parse_logprobs(
+            outputs: Any, tokens: list[list[int]] | None = None, ctxlens: list[int] | None = None, **kwargs: Any
+        ) -> list[tuple[float, bool]]:
+            """The continuation's log-likelihood and whether it is greedy, from each echo answer (one per request).
+
+            lm-eval's own reading takes ``token_logprobs[ctxlen:-1]``, which assumes exactly one
+            generated token; this one cuts what the answer says was generated
+            (:func:`~harness.models.endpoint.echoed_prompt`) and stops the run when the echo
+            does not hold one log-probability per token sent.
+            """
+            from harness.models.endpoint import echoed_prompt
+
+            answers = outputs if isinstance(outputs, list) else [outputs]
+            parsed: list[tuple[float, bool]] = []
+            for answer, sent, ctxlen in zip(answers, tokens or [], ctxlens or [], strict=True):
+                values, tops = echoed_prompt(answer)
+                if len(values) != len(sent) or ctxlen < 1:
+                    raise ModelError(
+                        f"the endpoint echoed {len(values)} prompt log-probabilities for a prompt of {len(sent)} "
+                        "tokens: its tokens no longer line up with the client tokenizer's, so the run stops rather "
+                        "than score the wrong tokens"
+                    )
+                continuation = [float(v) for v in values[ctxlen:]]
+                greedy = all(
+                    isinstance(top, dict) and top and value >= max(top.values())
+                    for value, top in zip(continuation, tops[ctxlen:])
+                )
+                parsed.append((sum(continuation), greedy))
+            return parsed
+
+        def loglikelihood(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            return self._counted(super().loglikelihood, requests, *args, **kwargs)
+
+        def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            return self._counted(super().generate_until, requests, *args, **kwargs)
+
+    @register_model("harness-local-chat-completions")
+    class EndpointChat(_Served, LocalChatCompletion):
+        """``local-chat-completions`` with neutral decoding sent explicitly."""
+
+        def __init__(self, *, decoding: dict[str, Any], url: str, **kwargs: Any) -> None:
+            self._decoding, self._url = dict(decoding), url
+            super().__init__(**kwargs)
+
+        def _create_payload(
+            self,
+            messages: Any,
+            generate: bool = False,
+            gen_kwargs: dict[str, Any] | None = None,
+            seed: int = 1234,
+            eos: str | None = None,
+            **kwargs: Any,
+        ) -> dict[str, Any]:
+            payload: dict[str, Any] = super()._create_payload(
+                messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs
+            )
+            return self._decoded(payload)
+
+        def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            return self._counted(super().generate_until, requests, *args, **kwargs)
+
+    return EndpointCompletions, EndpointChat
 
 
 def _to_records(task: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:
@@ -273,12 +563,19 @@ def _choice_record(task: TaskSpec, sample: dict[str, Any]) -> ItemRecord:
         loglikelihoods=lls,
         prediction=prediction,
         target=int(sample["target"]),
-        correct=bool(sample.get(task.scoring, sample["acc"])),
+        correct=_correct(sample.get(task.scoring, sample["acc"])),
         confidence=softmax(lls)[prediction],
         extra={"doc_hash": sample.get("doc_hash")}
         | question
         | (json.loads(meta["extra"]) if meta.get("extra") else {}),
     )
+
+
+def _correct(value: float | bool) -> bool:
+    """An item's correctness from lm-eval's per-item score: 0/1 for accuracy; a probability
+    (TruthfulQA MC2's true mass) counts as correct above one half."""
+    number = float(value)
+    return number > 0.5 if 0 < number < 1 else bool(number)
 
 
 def _generation_records(task: TaskSpec, samples: list[dict[str, Any]]) -> list[ItemRecord]:

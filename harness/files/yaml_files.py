@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 
 from harness.errors import HarnessError, os_error_text
+from harness.files.shipped import shipped_files
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -207,14 +208,6 @@ def shipped_or_path(
             return shipped[name]
     known = ", ".join(sorted(p.stem for p in shipped.values()))
     raise error(f"{what} {path} does not exist (a YAML file, or a shipped name: {known})")
-
-
-def shipped_files(folder: str, accepts: Callable[[Path], bool] | None = None) -> dict[str, Path]:
-    """The YAML files shipped in ``harness.policies/<folder>`` that ``accepts``, by file name."""
-    from importlib.resources import files
-
-    shipped = Path(str(files("harness.policies"))) / folder
-    return {p.name: p for p in sorted(shipped.glob("*.yaml")) if accepts is None or accepts(p)}
 
 
 def dotted(loc: tuple[Any, ...]) -> str:

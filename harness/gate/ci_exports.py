@@ -1,8 +1,17 @@
-"""Gate verdicts for CI: JUnit XML (one testcase per rule) and a Markdown job summary."""
+"""Gate verdicts for CI: JUnit XML (one testcase per rule) and a Markdown job summary.
+
+Policy text (rule ids, bounds, articles, reasons) and run ids reach the Markdown summary
+made inert, as the HTML report escapes them: HTML special characters become entities and
+Markdown syntax is backslash-escaped (:func:`markdown_text`), identifiers sit in code spans
+that cannot be closed from inside (:func:`markdown_code`). A policy cannot put a live tag,
+image or link into a CI job summary.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from html import escape
 
 from harness.schema.format import format_metric
 from harness.schema.verdict import Verdict
@@ -48,24 +57,43 @@ def verdict_to_markdown(verdict: Verdict) -> str:
     head = "PASSED" if verdict.verdict == "pass" else "FAILED"
     counts = verdict.counts()
     lines = [
-        f"## harness gate {head}: policy `{verdict.policy}`",
+        f"## harness gate {head}: policy {markdown_code(verdict.policy)}",
         "",
-        f"Run `{verdict.run_id}`"
-        + (f" against baseline `{verdict.baseline_run_id}`" if verdict.baseline_run_id else "")
+        f"Run {markdown_code(verdict.run_id)}"
+        + (f" against baseline {markdown_code(verdict.baseline_run_id)}" if verdict.baseline_run_id else "")
         + f". {counts['pass']} passed, {counts['warn']} warned, {counts['fail']} failed, {counts['not-measured']} not measured.",
         "",
         "| Outcome | Rule | Metric | Measured (95% CI, n) | Bound | Article |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for o in verdict.outcomes:
-        cells = [OUTCOME_LABEL[o.outcome], o.rule_id, f"`{o.metric}`", format_metric(o), o.bound, o.article]
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+        cells = [
+            OUTCOME_LABEL[o.outcome],
+            markdown_text(o.rule_id),
+            markdown_code(o.metric),
+            markdown_text(format_metric(o)),
+            markdown_text(o.bound),
+            markdown_text(o.article),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     notes = [o for o in verdict.outcomes if o.outcome != "pass"]
     if notes:
         lines += ["", "**Why it matters**", ""]
-        lines += [f"- `{o.rule_id}`: {_md_escape(o.evidence)}. {_md_escape(o.why)}" for o in notes]
+        lines += [f"- {markdown_code(o.rule_id)}: {markdown_text(o.evidence)}. {markdown_text(o.why)}" for o in notes]
     return "\n".join(lines) + "\n"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def markdown_text(text: object) -> str:
+    """User text made inert for Markdown: one line, HTML escaped to entities, Markdown syntax backslash-escaped."""
+    value = escape(" ".join(str(text).split()), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", value)
+
+
+IDENTIFIER = re.compile(r"[\w.@:/=,+\-\[\] ]*")
+
+
+def markdown_code(text: object) -> str:
+    """An identifier in a code span; text that is not a plain identifier (a tag, a backtick, a pipe) is
+    escaped as :func:`markdown_text` instead, so nothing can close the span or become markup."""
+    value = " ".join(str(text).split())
+    return f"`{value}`" if IDENTIFIER.fullmatch(value) else markdown_text(value)

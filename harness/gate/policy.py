@@ -12,7 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import PolicyError
-from harness.files.yaml_files import read_yaml, shipped_files, shipped_or_path, validate_yaml
+from harness.files.shipped import is_policy_file
+from harness.files.shipped import shipped_policy_names as shipped_policy_names  # re-exported
+from harness.files.yaml_files import read_yaml, shipped_or_path, validate_yaml
 
 
 class Rule(BaseModel):
@@ -132,19 +134,7 @@ def load_policy(path: str | Path) -> tuple[Policy, Path]:
 
 def resolve_policy_path(path: str | Path) -> Path:
     """A path as given, or the name of a policy shipped with harness (:func:`shipped_policy_names`)."""
-    return shipped_or_path(path, "", PolicyError, "policy", accepts=_is_policy_file)
-
-
-def shipped_policy_names() -> list[str]:
-    """The policies harness ships: the YAML files of ``policies/`` with a top-level ``rules:`` list.
-
-    The risk catalogue and criteria share that folder but are not policies.
-    """
-    return sorted(path.stem for path in shipped_files("", _is_policy_file).values())
-
-
-def _is_policy_file(path: Path) -> bool:
-    return any(line.startswith("rules:") for line in path.read_text(encoding="utf-8").splitlines())
+    return shipped_or_path(path, "", PolicyError, "policy", accepts=is_policy_file)
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

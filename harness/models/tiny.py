@@ -19,6 +19,10 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"
 )
 
+# The BOS variant's template starts with BOS, as the tokenizer's own encoding does: a chat
+# prompt is tokenized without adding special tokens (by harness and by llama.cpp alike).
+BOS_CHAT_TEMPLATE = "{{ bos_token }}" + CHAT_TEMPLATE
+
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<unk>", "<|system|>", "<|user|>", "<|assistant|>"]
 
 # Training text for the tokenizer: the shapes of benchmark prompts (questions, lettered
@@ -49,8 +53,16 @@ def build_tiny_model(
     layers: int = 2,
     heads: int = 4,
     max_positions: int = 4096,
+    add_bos: bool = False,
 ) -> Path:
-    """Write config, safetensors weights, tokenizer and chat template to ``out_dir``."""
+    """Write config, safetensors weights, tokenizer and chat template to ``out_dir``.
+
+    ``add_bos``: the tokenizer prepends the BOS token ``<s>`` to every text it encodes (and
+    the chat template starts with it), as Llama's own tokenizer does. llama.cpp's server
+    needs such a tokenizer to report prompt log-probabilities correctly (see
+    :mod:`harness.models.gguf`). Without it (the default) the files are exactly those of
+    earlier releases, byte for byte.
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -71,6 +83,15 @@ def build_tiny_model(
         show_progress=False,
     )
     bpe.train_from_iterator(_CORPUS.splitlines(), trainer=trainer)
+    if add_bos:
+        bpe.post_processor = processors.Sequence(
+            [
+                processors.ByteLevel(trim_offsets=False),
+                processors.TemplateProcessing(
+                    single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bpe.token_to_id("<s>"))]
+                ),
+            ]
+        )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe,
         bos_token="<s>",
@@ -79,7 +100,7 @@ def build_tiny_model(
         pad_token="<pad>",
         model_max_length=max_positions,
     )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = BOS_CHAT_TEMPLATE if add_bos else CHAT_TEMPLATE
     tokenizer.save_pretrained(out)
 
     config = LlamaConfig(

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.engines import Engine, EngineSettings, create_engine
-from harness.errors import DataError, InputError
+from harness.errors import DataError, InputError, NotAllowedError
 from harness.files.atomic import atomic_write_json
+from harness.models.endpoint import EndpointRef
+from harness.models.modelref import ModelRef
 from harness.paths import hub_allowed
 from harness.runner.environment import capture_environment
 from harness.runner.spec import SPEC_FILE, RunSpec, check_resume, read_spec_file
@@ -34,6 +36,7 @@ from harness.schema.results import (
     ITEMS_FILE,
     RESULTS_FILE,
     DatasetUse,
+    Environment,
     ItemRecord,
     Metric,
     ModelInfo,
@@ -48,6 +51,7 @@ from harness.store.runs import RunStore
 from harness.suites import DerivedSuite, MeasuredSuite, PreparedSuite, Suite, SuiteOptions, get_suites
 
 if TYPE_CHECKING:
+    from harness.models.endpoint import ServedModel
     from harness.models.modelref import LoadedModel
 
 PARTIAL_DIR = ".partial"
@@ -68,7 +72,7 @@ class RunContext:
     store: RunStore | None
     settings: EngineSettings
     engines: dict[str, Engine] = field(default_factory=dict)
-    loaded: LoadedModel | None = None
+    loaded: LoadedModel | ServedModel | None = None
     reuse: bool = True
     counts: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "model_calls": 0, "cache_hits": 0, "reused_items": 0}
@@ -84,7 +88,7 @@ class RunContext:
             self.engines[name] = create_engine(name, self.settings)
         return self.engines[name]
 
-    def model(self) -> LoadedModel:
+    def model(self) -> LoadedModel | ServedModel:
         if self.loaded is None:
             self.loaded = self.spec.model.load()
         return self.loaded
@@ -99,7 +103,7 @@ def execute_run(
     data_cache: Path | None = None,
     resume_dir: Path | None = None,
     engines: Mapping[str, Engine] | None = None,
-    model: LoadedModel | None = None,
+    model: LoadedModel | ServedModel | None = None,
     progress: Progress = lambda message: None,
 ) -> tuple[RunResult, Path]:
     """Evaluate ``spec`` and write the run; returns the result and its directory.
@@ -142,14 +146,23 @@ def execute_run(
     prepared_suites = []
     for suite in suites:  # every data problem surfaces before anything is written
         try:
+            if suite.runs_model_code and not spec.allow_code_execution:
+                raise NotAllowedError(
+                    f"suite {suite.name} runs the code the model writes (in a sandboxed subprocess): "
+                    "pass --allow-code-execution to allow it"
+                )
             prepared_suites.append((suite, suite.prepare(options)))
-        except DataError as exc:
+        except (DataError, NotAllowedError) as exc:
             if not spec.skip_unavailable:
                 raise
             statuses[suite.name] = SuiteStatus(
                 status="skipped", reason=str(exc), engine=_engine_name(suite), headline=suite.headline
             )
             progress(f"{suite.name}: skipped ({exc})")
+    if isinstance(ref, EndpointRef) and any(
+        task.output == "multiple_choice" for _, prepared in prepared_suites for task in prepared.tasks
+    ):
+        ref.check_prompt_logprobs()  # a server whose log-likelihoods would be silently wrong is refused here
 
     run_id, created_at, run_dir = _open_run_dir(spec, out_dir, resume_dir, fingerprint, now)
     try:
@@ -181,7 +194,7 @@ def execute_run(
             suite_status=statuses,
             metrics=context.metrics,
             datasets=context.datasets,
-            environment=capture_environment(ref.device, SEED),
+            environment=_environment(ref),
             timings=timings,
             cache=context.counts,
             details=context.details,
@@ -272,9 +285,10 @@ def _after_failure(
     finished = sorted(p.stem for p in (run_dir / PARTIAL_DIR).glob("*.jsonl"))
     if finished or resumed:
         if finished:
+            again = "" if isinstance(spec.model, EndpointRef) else f" {spec.model.base}"
             progress(
                 f"run {run_id} stopped; its finished suites ({', '.join(finished)}) are kept: "
-                f"continue with `harness run {spec.model.base} --resume {run_dir}`"
+                f"continue with `harness run{again} --resume {run_dir}`"
             )
         return
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -383,9 +397,23 @@ class _TaskPlan:
     missing: list[int] = field(default_factory=list)  # document indices the engine must be asked
 
 
+def _environment(ref: ModelRef | EndpointRef) -> Environment:
+    """The run's environment, with the model's architecture read from its files' headers when they are local
+    (the dossier's Annex XI rows: parameters, layers, context length; never the weights)."""
+    environment = capture_environment(ref.device, SEED)
+    if isinstance(ref, ModelRef) and ref.kind == "local":
+        from harness.models.architecture import model_architecture
+
+        adapter = Path(ref.adapter) if ref.adapter else None
+        architecture = model_architecture(Path(ref.base), adapter).to_dict()
+        environment = environment.model_copy(update={"architecture": architecture})
+    return environment
+
+
 def _plan(tasks: Sequence[TaskSpec], engine: Engine, context: RunContext, limit: int | None) -> list[_TaskPlan]:
     version = engine.version()
-    keys = {t.name: t.identity(version) for t in tasks}
+    judged = f"{version}; judge {judge_identity(context.spec.judge)}" if context.spec.judge else version
+    keys = {t.name: t.identity(judged if t.judge_question else version) for t in tasks}
     stored: dict[str, dict[str, ItemRecord]] = {}
     if context.store is not None and context.reuse:
         stored = context.store.item_records(context.spec.model.cache_key(), engine.name, keys.values())
@@ -403,6 +431,19 @@ def _plan(tasks: Sequence[TaskSpec], engine: Engine, context: RunContext, limit:
         found = {item_id: known[item_id] for i, item_id in enumerate(wanted) if i not in asked}
         plans.append(_TaskPlan(task=task, key=keys[task.name], wanted=wanted, stored=found, missing=missing))
     return plans
+
+
+def judge_identity(judge: str) -> str:
+    """What decides a judge's grades: a local model directory's fingerprint, else the name given.
+
+    Records graded by one judge are never reused for a run that names another.
+    """
+    from harness.models.modelref import ModelRef
+
+    local = Path(judge.removeprefix("hf/")).expanduser()
+    if local.is_dir():
+        return ModelRef(str(local)).fingerprint()
+    return judge
 
 
 def headline_metrics(result: RunResult, names: list[str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, InputError
+from harness.models.endpoint import EndpointRef
 from harness.models.modelref import ModelRef
 
 SPEC_FILE = "run-spec.json"
@@ -30,15 +31,21 @@ RESUME_OPTIONS: dict[str, str] = {
     "gen_kwargs": "--max-gen-toks",
     "data_dir": "--data-dir",
     "judge": "--judge",
+    "allow_code_execution": "--allow-code-execution",
+    "model.url": "--endpoint",
+    "model.served_model": "--served-model",
+    "model.tokenizer": "--tokenizer",
+    "model.skip_tokenizer_check": "--skip-tokenizer-check",
+    "model.generation_api": "--generation-api",
 }
-_PATH_FIELDS = {"model.base", "model.adapter", "data_dir"}
+_PATH_FIELDS = {"model.base", "model.adapter", "model.tokenizer", "data_dir"}
 
 
 @dataclass
 class RunSpec:
     """Everything a run was asked, so an interrupted run can resume and a finished one be found again."""
 
-    model: ModelRef
+    model: ModelRef | EndpointRef  # a model harness loads, or one served behind an OpenAI-compatible API
     suites: list[str]
     data_dir: str | None = None
     limit: int | None = None
@@ -47,6 +54,7 @@ class RunSpec:
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     skip_unavailable: bool = False
     judge: str | None = None  # a model grading generated answers, for suites that ask for one
+    allow_code_execution: bool = False  # suites that run the model's code (sandboxed) may run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +66,8 @@ class RunSpec:
         model = raw.pop("model", None)
         if model is None:
             model = {k: raw.pop(k) for k in list(raw) if k in _MODEL_FIELDS}
+        if isinstance(model, dict) and "url" in model:
+            return cls(model=EndpointRef(**model), **raw)
         return cls(model=ModelRef(**model), **raw)
 
     def run_settings(self) -> dict[str, Any]:
@@ -106,10 +116,14 @@ def check_resume(stored: RunSpec, given: RunSpec, options: Collection[str] | Non
 
 def resumed_spec(run_dir: Path, given: RunSpec, options: Collection[str] | None = None) -> RunSpec:
     """The spec to continue ``run_dir`` with: the one it started with, after :func:`check_resume` of
-    ``given`` (the options the user typed) against it; only the batch size may change."""
+    ``given`` (the options the user typed) against it; only the batch size (and for an endpoint,
+    the client's concurrency, retries and timeout) may change."""
     stored = RunSpec.load(run_dir)
     check_resume(stored, given, options)
-    return replace(stored, batch_size=given.batch_size)
+    model = stored.model
+    if isinstance(model, EndpointRef) and isinstance(given.model, EndpointRef):
+        model = model.with_client_settings(given.model)
+    return replace(stored, batch_size=given.batch_size, model=model)
 
 
 def resume_differences(stored: RunSpec, given: RunSpec, options: Collection[str] | None = None) -> list[str]:
@@ -129,8 +143,8 @@ def resume_differences(stored: RunSpec, given: RunSpec, options: Collection[str]
 
 
 def _field(spec: RunSpec, name: str) -> object:
-    if name.startswith("model."):
-        return getattr(spec.model, name.removeprefix("model."))
+    if name.startswith("model."):  # a field the other kind of model lacks reads as None
+        return getattr(spec.model, name.removeprefix("model."), None)
     return getattr(spec, name)
 
 

@@ -144,6 +144,24 @@ def proportion_metric(name: str, successes: float, n: int) -> Metric:
     return Metric(name=name, value=successes / n, n=n, ci_low=low, ci_high=high, ci_method="wilson", unit="proportion")
 
 
+class EndpointInfo(BaseModel):
+    """A model measured through an OpenAI-compatible endpoint: what identifies it, short of its weights."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="the API's base URL (harness refuses URLs that carry credentials)")
+    served_model: str = Field(description="the name the server serves the model under")
+    listing: dict[str, Any] = Field(default_factory=dict, description="what GET /v1/models reports for it")
+    server: str = Field(description="llama.cpp, vllm or openai-compatible, from the tokenize route it offers")
+    tokenizer: str = Field(description="the client tokenizer harness counts tokens with (directory or hub id)")
+    tokenizer_sha256: str = Field(description="SHA-256 over the client tokenizer's files")
+    tokenizer_check: Literal["passed", "skipped"]
+    tokenizer_check_detail: str = Field(description="how client and server tokenization were compared, in words")
+    fingerprint_method: Literal["prompt-logprobs", "greedy-text"]
+    fingerprint_decimals: int = Field(description="the decimals the probe log-probabilities were rounded to")
+    generation_api: Literal["completions", "chat"] = "completions"
+
+
 class ModelInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -152,7 +170,13 @@ class ModelInfo(BaseModel):
     revision: str | None = None
     dtype: str = "float32"
     fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    kind: Literal["local", "hub"] = Field(default="local", description="what the fingerprint was computed from")
+    kind: Literal["local", "hub", "endpoint"] = Field(
+        default="local", description="what the fingerprint was computed from"
+    )
+    endpoint: EndpointInfo | None = Field(default=None, description="for kind endpoint: the served model's identity")
+    identity_note: str | None = Field(
+        default=None, description="what the fingerprint does not prove, for the report to print beside it"
+    )
 
 
 class DatasetUse(BaseModel):

@@ -12,7 +12,8 @@ therefore records the head it saw (:func:`audit_head`, field ``audit_head`` of
 head, and any head given with ``harness audit verify --head``, is still in the log.
 
 Entries: sign-offs (``signoff``) and the events :func:`record_event` appends: ``gate``,
-``training``, ``promotion``, ``rejection``, ``rendering``.
+``training``, ``promotion``, ``rejection``, ``rendering``, ``intake`` (a base model's intake
+record kept, its subject ``intake/<id>``) and ``selection`` (a selection record kept, ``selection/<id>``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from harness.store.signing import AuditKey, signing_key, verification_key
 GENESIS = "0" * 64
 HEAD_FIELD = "audit_head"  # the field of verdict.json and dossier.json that records the head seen
 KEY_FIELD = "signing_key"  # the field of each entry naming the fingerprint of the key that signed it
-EVENTS = ("signoff", "gate", "training", "promotion", "rejection", "rendering")
+EVENTS = ("signoff", "gate", "training", "promotion", "rejection", "rendering", "intake", "selection")
 
 
 def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:

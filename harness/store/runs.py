@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
-    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -34,9 +34,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
+    false,
     select,
-    text,
 )
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
@@ -124,11 +123,6 @@ audit_table = Table(
     Column("signature", String(128)),
 )
 
-# columns added after a table's first release: (table, column, SQL type and default) added to older stores
-_ADDED_COLUMNS = (
-    ("runs", "status", "VARCHAR(20) NOT NULL DEFAULT 'finished'"),
-    ("audit_log", "signature", "VARCHAR(128)"),
-)
 SCHEMA_ATTEMPTS = 5
 
 item_records_table = Table(
@@ -152,6 +146,103 @@ dossiers_table = Table(
     Column("pdf_sha256", String(64)),
     Column("html", Text, nullable=False),
     Column("html_sha256", String(64), nullable=False),
+)
+
+
+# ---------------------------------------------------------------------------- base-model intake and selection
+# ``harness intake`` and ``harness select`` keep their records (schemas harness.intake and
+# harness.selection, whole) so that the dossier, the pages and the API read them back.
+
+intake_records_table = Table(
+    "intake_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("fingerprint", String(80), index=True),
+    Column("model", Text, nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("record", JSON, nullable=False),
+)
+
+selections_table = Table(
+    "selections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("chosen_fingerprint", String(80), index=True),
+    Column("policy", Text, nullable=False),
+    Column("record", JSON, nullable=False),
+)
+
+
+# ---------------------------------------------------------------------------- the service (harness serve)
+# Users sign in with a password (an argon2 hash is kept); API tokens are kept as the SHA-256 of
+# the token; jobs are what the service runs for its users, with their progress lines; failed
+# logins are counted here so that every process of the service shares the counter.
+
+users_table = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+)
+
+api_tokens_table = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(120), nullable=False, index=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),  # the token's first characters, to tell tokens apart
+    Column("role", String(40), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("last_used_at", String(40)),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
+)
+
+jobs_table = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # run, gate, compare, report, dossier, train
+    Column("status", String(20), nullable=False, index=True),  # queued, running, succeeded, failed
+    Column("params", JSON, nullable=False),
+    Column("submitted_by", String(120), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("started_at", String(40)),
+    Column("finished_at", String(40)),
+    Column("worker", String(200)),  # host:pid of the worker running it
+    Column("heartbeat_at", Float),  # seconds since the epoch, renewed while it runs
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("run_id", String(80), index=True),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("interrupted", Boolean, nullable=False, server_default=false()),  # its worker died or was stopped
+    Column("resumed_from", Integer),  # the interrupted job this one continues
+    Column("resumed_by", Integer),  # the job that continues this interrupted one
+    Column("queue_ref", String(40)),  # the job's id in the PostgreSQL queue (procrastinate)
+)
+
+job_progress_table = Table(
+    "job_progress",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("line", Text, nullable=False),
+)
+
+login_failures_table = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", Float, nullable=False),
 )
 
 
@@ -442,6 +533,70 @@ class RunStore:
             row = conn.execute(query).first()
         return dict(row._mapping) if row else None
 
+    # ------------------------------------------------------------------ base-model intake and selection
+    def add_intake(
+        self, record: dict[str, Any], *, created_at: str, fingerprint: str | None, model: str, verdict: str
+    ) -> int:
+        """Keep an intake record (schema harness.intake, as JSON); returns its id."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                intake_records_table.insert().values(
+                    created_at=created_at, fingerprint=fingerprint, model=model, verdict=verdict, record=record
+                )
+            )
+            key = inserted.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def intake_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Intake records, newest first: id, created_at, fingerprint, model, verdict and the record."""
+        query = select(intake_records_table).order_by(intake_records_table.c.id.desc())
+        return self._rows(query.limit(limit) if limit else query)
+
+    def intake_record(self, intake_id: int) -> dict[str, Any] | None:
+        rows = self._rows(select(intake_records_table).where(intake_records_table.c.id == intake_id))
+        return rows[0] if rows else None
+
+    def latest_intake(self, fingerprint: str) -> dict[str, Any] | None:
+        """The newest intake record of the model with this fingerprint, None when it never went through intake."""
+        query = (
+            select(intake_records_table)
+            .where(intake_records_table.c.fingerprint == fingerprint)
+            .order_by(intake_records_table.c.id.desc())
+            .limit(1)
+        )
+        rows = self._rows(query)
+        return rows[0] if rows else None
+
+    def add_selection(
+        self, record: dict[str, Any], *, created_at: str, chosen_fingerprint: str | None, policy: str
+    ) -> int:
+        """Keep a selection record (schema harness.selection, as JSON); returns its id."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                selections_table.insert().values(
+                    created_at=created_at, chosen_fingerprint=chosen_fingerprint, policy=policy, record=record
+                )
+            )
+            key = inserted.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def selections(self, limit: int | None = None, *, chose: str | None = None) -> list[dict[str, Any]]:
+        """Selection records, newest first; ``chose``: only those that chose the model with this fingerprint."""
+        query = select(selections_table).order_by(selections_table.c.id.desc())
+        if chose is not None:
+            query = query.where(selections_table.c.chosen_fingerprint == chose)
+        return self._rows(query.limit(limit) if limit else query)
+
+    def selection(self, selection_id: int) -> dict[str, Any] | None:
+        rows = self._rows(select(selections_table).where(selections_table.c.id == selection_id))
+        return rows[0] if rows else None
+
+    def _rows(self, query: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
 
 def run_headline(result: RunResult) -> dict[str, Any]:
     """Each suite's headline metric with its interval: the one its status names, else the suite's
@@ -464,30 +619,23 @@ def run_headline(result: RunResult) -> dict[str, Any]:
 
 
 def create_schema(engine: Engine, url: str) -> None:
-    """Create the tables (and add columns newer than an existing store) safely under concurrency.
+    """Create the store, or upgrade it to the newest schema revision, safely under concurrency.
 
-    Two processes opening a fresh store at once both see no table and both create it; the
-    loser's "already exists" (or a lock held by the winner's DDL) is retried on the schema
-    the winner left, which is then complete.
+    Alembic revisions (:mod:`harness.store.schema_version`) hold a lock while they create or
+    upgrade, so concurrent openers migrate once; what is left to race (a database that
+    cannot lock, such as a server other than PostgreSQL) is retried on the schema the
+    winner left, which is then complete.
     """
+    from harness.store.schema_version import upgrade_store
+
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            metadata.create_all(engine)
-            with engine.begin() as conn:
-                _add_missing_columns(conn)
+            upgrade_store(engine, url, metadata, shown=shown_url(url), busy_timeout_ms=BUSY_TIMEOUT_MS)
             return
         except (OperationalError, IntegrityError, ProgrammingError) as exc:
             if attempt + 1 == SCHEMA_ATTEMPTS or not _is_schema_race(exc):
                 raise InputError(f"run store {shown_url(url)}: {_one_line(exc)}") from None
             time.sleep(0.05 * (attempt + 1))
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    inspector = inspect(conn)
-    for table, column, sql_type in _ADDED_COLUMNS:
-        present = {c["name"] for c in inspector.get_columns(table)}
-        if column not in present:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 def _is_schema_race(exc: Exception) -> bool:
