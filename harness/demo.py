@@ -2,9 +2,12 @@
 
 The whole life cycle: build the tiny base model; register, validate and audit the
 sample training data; ``harness train`` (baseline run, LoRA training, tuned run, paired
-comparison, gate with ``policies/demo.yaml``, promote or reject); the report; and the
-dossier of the tuned model against the base. Suites without local data are skipped and
-show as not measured in the gate.
+comparison, gate with ``policies/demo.yaml``, promote or reject); the report; post-market
+monitoring of the tuned model (seeded sample production logs, 3,000 requests with a drift
+and an error burst injected, judged by ``policies/monitoring.yaml`` as ``harness monitor``
+does); and the dossier of the tuned model against the base, whose Art. 72 section carries
+the monitoring results. Suites without local data are skipped and show as not measured in
+the gate.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from harness.errors import DataError
 from harness.paths import resolve_data_dir
 
 if TYPE_CHECKING:
+    from harness.monitoring.render import MonitoringPaths
+    from harness.monitoring.results import MonitoringReport
     from harness.reports.dossier import DossierPaths
     from harness.reports.render import ReportPaths
     from harness.schema.verdict import Verdict
@@ -31,6 +36,9 @@ DEMO_DATASET = "emergency-instructions"
 DEMO_ADAPTER = "fire-advisor"
 DEMO_MAX_GEN_TOKS = 64
 DEMO_SUITES = ("mmlu", "gsm8k", "calibration", "robustness", "fairness")
+DEMO_LOG_REQUESTS = 3000  # sample production requests (200 an hour: 15 hours of traffic)
+DEMO_DRIFT_AT = 1500  # request where the injected drift begins (accuracy and confidence)
+DEMO_INCIDENT_AT = 2400  # request where the injected error burst begins
 
 Say = Callable[[str], None]
 
@@ -46,6 +54,8 @@ class DemoRecord:
     tuned_run: Path
     report: ReportPaths
     dossier: DossierPaths
+    monitoring: MonitoringPaths
+    monitoring_report: MonitoringReport
     dataset: str
     junit: Path
     markdown: Path
@@ -144,9 +154,14 @@ def run_demo(
     markdown = atomic_write_text(out_dir / "gate.md", verdict_to_markdown(verdict))
     say("rendering the report")
     report = render_report(tuned_run, out_dir / "report")
-    say("rendering the dossier of the tuned model against the base")
+    monitoring, monitoring_report = monitor_sample_logs(tuned_run, out_dir / "monitoring", say)
+    say("rendering the dossier of the tuned model against the base, with the monitoring results (Art. 72)")
     dossier = render_dossier(
-        tuned_run, out_dir / "dossier", store=store, datasets=[d["ref"] for d in result.record["datasets"]]
+        tuned_run,
+        out_dir / "dossier",
+        store=store,
+        datasets=[d["ref"] for d in result.record["datasets"]],
+        monitoring=monitoring.json,
     )
     return DemoRecord(
         out_dir=out_dir,
@@ -156,11 +171,50 @@ def run_demo(
         tuned_run=tuned_run,
         report=report,
         dossier=dossier,
+        monitoring=monitoring,
+        monitoring_report=monitoring_report,
         dataset=dataset,
         junit=junit,
         markdown=markdown,
         seconds=time.perf_counter() - started,
     )
+
+
+def monitor_sample_logs(run_dir: Path, out_dir: Path, say: Say) -> tuple[MonitoringPaths, MonitoringReport]:
+    """Seeded sample production logs of the run's model, judged against the run as ``harness monitor --out``.
+
+    The logs' accuracy before the drift is the run's own measured accuracy on the shipped
+    policy's baseline metric (clipped to [0.10, 0.95], so the injected fall of 0.10 stays a
+    valid accuracy); the drift starts at request :data:`DEMO_DRIFT_AT`, the error burst at
+    :data:`DEMO_INCIDENT_AT`. Writes requests.jsonl, monitoring.json and monitoring.html.
+    """
+    from harness.monitoring.analysis import analyse
+    from harness.monitoring.logs import read_logs
+    from harness.monitoring.policy import load_monitoring_policy
+    from harness.monitoring.render import write_monitoring
+    from harness.monitoring.sample import SampleSpec, write_sample_logs
+    from harness.schema.results import load_results
+
+    run = load_results(run_dir)
+    policy, policy_path = load_monitoring_policy("monitoring")
+    measured = run.metric(policy.baseline_metric)
+    accuracy = 0.95 if measured is None or measured.value is None else min(max(measured.value, 0.10), 0.95)
+    spec = SampleSpec(
+        requests=DEMO_LOG_REQUESTS,
+        seed=0,
+        accuracy=round(accuracy, 3),
+        drift_at=DEMO_DRIFT_AT,
+        incident_at=DEMO_INCIDENT_AT,
+    )
+    truth = write_sample_logs(out_dir / "requests.jsonl", spec)
+    say(
+        f"monitoring {truth.requests:,} sample production requests (drift from request {truth.drift_at}, "
+        f"error burst from request {truth.incident_at}) against {run.run_id} (harness monitor)"
+    )
+    report = analyse(read_logs([truth.path]), policy=policy, policy_path=policy_path, baseline_run=run)
+    paths = write_monitoring(report, out_dir, pdf=False)
+    say(f"monitoring: {len(report.alerts)} alert(s); recommendation: {report.recommendation}")
+    return paths, report
 
 
 def _sample(name: str) -> Path:

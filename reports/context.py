@@ -39,6 +39,7 @@ SCOPE_TITLES = {
     "group": "per group",
     "attribute": "per attribute",
     "perturbation": "per perturbation",
+    "field": "per answer field",
 }
 
 

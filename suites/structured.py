@@ -96,7 +96,7 @@ class Structured(GeneratedSuite):
 
     def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
         if metric_name.startswith("structured.field_accuracy."):
-            return "attribute", metric_name.removeprefix("structured.field_accuracy.")
+            return "field", metric_name.removeprefix("structured.field_accuracy.")
         return super().scope_of(metric_name)
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:

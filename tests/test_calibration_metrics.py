@@ -231,6 +231,7 @@ def test_every_replicate_function_equals_its_scalar_twin_on_each_resample(case: 
     _assert_replicates_match(items, draws, n_bins)
 
 
+@pytest.mark.slow  # seconds: kept out of the fast lane
 @settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.data_too_large])
 @given(_resampled_items(max_n=400))
 def test_replicates_match_on_larger_resamples(case: tuple[Items, np.ndarray, int]) -> None:

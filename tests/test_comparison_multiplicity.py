@@ -69,6 +69,7 @@ def _chance_comparison(seed: int) -> RunComparison:
     return compare_runs(_run("a", a), a, _run("b", b), b)
 
 
+@pytest.mark.slow  # seconds: kept out of the fast lane
 def test_two_chance_level_models_show_no_significant_row_after_adjustment() -> None:
     comparisons = [_chance_comparison(seed) for seed in range(20)]
     tested = [c for c in comparisons[0].comparisons if c.p_value is not None]

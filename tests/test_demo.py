@@ -60,6 +60,21 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     html = (dossier / "dossier.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 6  # reliability x2, robustness, fairness, training curves, risk heat map
     assert "Training record (Annex IV 2(a)-(c))" in html
+    # Post-market monitoring of the tuned model: seeded logs with a drift and an error burst, judged, in the dossier.
+    from markupsafe import escape
+
+    monitoring = json.loads((out / "monitoring" / "monitoring.json").read_text())
+    assert monitoring["baseline"]["run_id"] == tuned.name and monitoring["baseline"]["metric"] == "domain.accuracy"
+    assert sum(log["requests"] for log in monitoring["logs"]) == 3000
+    assert monitoring["rollback"]["triggered"] and monitoring["recommendation"] == "roll back"
+    reasons = monitoring["rollback"]["reasons"]
+    assert reasons and any("error rate" in r for r in reasons)  # the injected error burst
+    assert {"error-rate", "drift-confidence"} <= {a["rule_id"] for a in monitoring["alerts"]}
+    assert f"rollback: {reasons[0]}" in result.output
+    assert "Monitoring results" in html and str(escape(reasons[0])) in html
+    assert "No monitoring results were given" not in html
+    assert [row["baseline_run_id"] for row in summary["monitoring"]] == [tuned.name] * len(summary["monitoring"])
+    assert summary["monitoring"]
 
 
 @pytest.mark.slow

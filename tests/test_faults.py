@@ -560,3 +560,19 @@ def test_resumed_spec_is_the_stored_one_with_the_given_batch_size(tmp_path: Path
     assert spec.limit == 2 and spec.data_dir == "/data" and spec.batch_size == 2
     with pytest.raises(InputError, match="with --data-dir /data, not /elsewhere"):
         resumed_spec(tmp_path, given, options={"BASE", "--data-dir"})
+
+
+def test_files_harness_writes_are_as_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    """Atomic writes go through mkstemp (mode 0600); the written file gets 0666 less the umask, as open() gives."""
+    import os
+
+    from harness.files.atomic import _file_mode, atomic_write_text
+
+    previous = os.umask(0o027)
+    _file_mode.cache_clear()
+    try:
+        written = atomic_write_text(tmp_path / "gate.md", "# verdict\n")
+    finally:
+        os.umask(previous)
+        _file_mode.cache_clear()
+    assert written.stat().st_mode & 0o777 == 0o640

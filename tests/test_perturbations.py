@@ -20,6 +20,7 @@ from harness.suites.perturbations import (
 ITEM = ChoiceItem("It is not clear what you are asking. Do not guess.", ("red", "green", "blue", "grey"), 2)
 
 
+@pytest.mark.slow  # seconds: kept out of the fast lane
 def test_gold_content_is_invariant_under_every_perturbation_over_all_mmlu_test_items(data_dir: Path) -> None:
     checked = 0
     for subject in SUBJECTS:

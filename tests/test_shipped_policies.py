@@ -52,3 +52,19 @@ def test_the_risk_catalogue_and_criteria_are_not_offered_as_policies() -> None:
             load_policy(name)
         listed = str(refused.value).split("shipped name: ")[1].rstrip(")").split(", ")
         assert listed == shipped_policy_names()
+
+
+def test_a_folder_named_like_a_shipped_policy_does_not_hide_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`harness select --out selection` or `harness monitor --out monitoring/` leave folders named like the shipped
+    policies in the working directory; the bare name still means the shipped file, a path to the folder does not."""
+    from harness.errors import PolicyError
+    from harness.files.shipped import is_policy_file
+    from harness.files.yaml_files import shipped_or_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert shipped_or_path("demo", "", PolicyError, "policy", accepts=is_policy_file).name == "demo.yaml"
+    with pytest.raises(PolicyError, match="is a folder"):
+        shipped_or_path("./demo", "", PolicyError, "policy", accepts=is_policy_file)
+    with pytest.raises(PolicyError, match="is a folder"):
+        shipped_or_path(str(tmp_path / "demo"), "", PolicyError, "policy", accepts=is_policy_file)

@@ -18,7 +18,7 @@ from harness.cli.options import LIMIT, PathType
 @click.option("--limit", default=4, show_default=True, type=LIMIT, help="Items per MMLU subject and of GSM8K.")
 @pass_app
 def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
-    """The whole flow offline on an embedded tiny model: build, evaluate, gate, report.
+    """The whole flow offline on an embedded tiny model: build, evaluate, gate, report, monitor, dossier.
 
     Suites whose data cannot be found are skipped and show as not measured in the gate.
     Everything the demo writes stays under --out, its run store, caches and audit key
@@ -64,7 +64,19 @@ def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
     click.echo(f"              {record.report.pdf}")
     click.echo(f"gate (CI)     {record.junit}, {record.markdown}")
     click.echo(f"data          {record.dataset}: provenance {provenance_path(record.dataset)}")
-    click.echo(f"dossier       {record.dossier.pdf} (PDF/A-3b), {record.dossier.html}")
+    report = record.monitoring_report
+    click.echo(
+        f"monitoring    {record.monitoring.json}: {len(report.alerts)} alert(s), recommendation {report.recommendation}"
+    )
+    for reason in report.rollback.reasons[:3]:
+        click.echo(f"              rollback: {reason}")
+    if len(report.rollback.reasons) > 3:
+        click.echo(
+            f"              ... and {len(report.rollback.reasons) - 3} more rollback reason(s) in monitoring.json"
+        )
+    click.echo(
+        f"dossier       {record.dossier.pdf} (PDF/A-3b), {record.dossier.html} (Art. 72 with monitoring results)"
+    )
     click.echo(f"              {len(record.dossier.placeholders)} items need human input: harness dossier init, then")
     click.echo(
         f"              {prefix}harness dossier {record.tuned_run} --input provider.yaml --dataset {record.dataset} "

@@ -148,7 +148,7 @@ def print_report(report: MonitoringReport) -> None:
         f"policy     {report.policy.name} v{report.policy.version}; baseline {base.run_id}: "
         f"{base.metric} {base.value:.1%} (n = {base.n})"
     )
-    click.echo(f"windows    {report.window.description}; {report.drift_method.statement}")
+    click.echo(f"windows    {report.window.description}. {report.drift_method.statement}")
     for stream in report.streams:
         alerted = [w for w in stream.windows if w.alerts]
         click.echo(

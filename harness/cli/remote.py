@@ -128,7 +128,7 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 @remote.command()
-@click.argument("kind", type=click.Choice(["run", "gate", "compare", "report", "dossier", "train"]))
+@click.argument("kind", type=click.Choice(["run", "gate", "compare", "report", "dossier", "train", "monitor"]))
 @click.option(
     "--param",
     "params",

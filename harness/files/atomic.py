@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         raise OutputError(f"{target}: cannot write ({os_error_reason(exc)})") from exc
     try:
         try:
+            os.fchmod(fd, _file_mode())  # mkstemp makes 0600; a report is as readable as any file the user writes
             _write_all(fd, data)
             os.fsync(fd)
         finally:
@@ -55,6 +57,14 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
     lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows]
     return atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+@cache
+def _file_mode() -> int:
+    """0666 less the process's umask: the mode ``open()`` would give a new file (umask is read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _make_folder(folder: Path) -> None:

@@ -200,12 +200,15 @@ def shipped_or_path(
     candidate = Path(path)
     if candidate.is_file():
         return candidate
+    shipped = shipped_files(folder, accepts)
+    # A bare name is the shipped file's even where a folder of that name sits in the working
+    # directory (`harness monitor --out monitoring/`, then `--policy monitoring`).
+    bare = len(candidate.parts) == 1 and not str(path).endswith(("/", "\\"))
+    for name in (str(path), f"{path}.yaml"):
+        if name in shipped and (bare or not candidate.is_dir()):
+            return shipped[name]
     if candidate.is_dir():
         raise error(f"{path}: is a folder, not a {what} file")
-    shipped = shipped_files(folder, accepts)
-    for name in (str(path), f"{path}.yaml"):
-        if name in shipped:
-            return shipped[name]
     known = ", ".join(sorted(p.stem for p in shipped.values()))
     raise error(f"{what} {path} does not exist (a YAML file, or a shipped name: {known})")
 

@@ -1,5 +1,6 @@
-"""The REST API, ``/api/v1``: runs, metrics, items, verdicts, comparisons, dossiers, datasets, the
-audit log, jobs, sign-off, users and tokens. Each route states the permission it needs.
+"""The REST API, ``/api/v1``: runs, metrics, items, verdicts, comparisons, dossiers, post-market
+monitoring, datasets, the audit log, jobs, sign-off, users and tokens. Each route states the
+permission it needs.
 
 Files (a run's own files, a dossier's, a job's outputs) are served only from inside the
 folder they belong to (:func:`harness.service.views.safe_file`), as downloads.
@@ -12,14 +13,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.errors import InputError
 from harness.service import accounts, jobs, views
 from harness.service.accounts import Principal
 from harness.service.context import api_permission, service_of
 from harness.service.roles import allowed
 from harness.service.security import DOCUMENT_CSP
-from harness.service.tasks import job_dir
+from harness.service.tasks import MonitorParams, check_monitor_options, job_dir
 
 router = APIRouter(prefix="/api/v1")
 
@@ -27,6 +29,7 @@ RunsReader = Annotated[Principal, Depends(api_permission("runs:read"))]
 VerdictReader = Annotated[Principal, Depends(api_permission("verdicts:read"))]
 EvidenceReader = Annotated[Principal, Depends(api_permission("evidence:read"))]
 JobReader = Annotated[Principal, Depends(api_permission("jobs:read"))]
+Monitor = Annotated[Principal, Depends(api_permission("jobs:monitor"))]
 Signer = Annotated[Principal, Depends(api_permission("signoff"))]
 Verifier = Annotated[Principal, Depends(api_permission("audit:verify"))]
 Admin = Annotated[Principal, Depends(api_permission("accounts:manage"))]
@@ -38,10 +41,27 @@ class _Body(BaseModel):
 
 
 class JobRequest(_Body):
-    kind: Literal["run", "gate", "compare", "report", "dossier", "train"]
+    kind: Literal["run", "gate", "compare", "report", "dossier", "train", "monitor"]
     params: dict[str, Any] = Field(
         default_factory=dict, description="the kind's parameters (see harness.service.tasks)"
     )
+
+
+MAX_LOG_UPLOAD = 256 * 1024 * 1024  # characters of JSONL in one upload
+
+
+class MonitoringRequest(_Body):
+    """Production logs of the run's model, as ``harness monitor`` reads them, with that command's options."""
+
+    logs: str = Field(min_length=1, max_length=MAX_LOG_UPLOAD, description="JSONL, one request per line")
+    policy: str = Field(default="monitoring", min_length=1, description="shipped monitoring policy name")
+    policy_yaml: str | None = Field(default=None, description="the monitoring policy's YAML text instead")
+    baseline_metric: str | None = None
+    window: int | None = Field(default=None, ge=1, le=10**7, description="requests per window")
+    window_time: str | None = Field(default=None, description="windows of a time span instead (30m, 1h, 1d)")
+    candidate: str | None = None
+    incumbent: str | None = None
+    pdf: bool = False
 
 
 class SignoffRequest(_Body):
@@ -192,6 +212,51 @@ def sign_run(request: Request, run_id: str, body: SignoffRequest, principal: Sig
     return {"entry": row["entry"], "entry_hash": row["entry_hash"]}
 
 
+@router.post("/runs/{run_id}/monitoring", tags=["monitoring"], status_code=201)
+def submit_monitoring(request: Request, run_id: str, body: MonitoringRequest, principal: Monitor) -> dict[str, Any]:
+    """Queue a monitor job: the uploaded production logs judged against this run (as ``harness monitor``).
+
+    The upload is kept under the service's root, named by its SHA-256; follow the job at
+    ``url``, then read the results at ``results``.
+    """
+    service = service_of(request)
+    views.finished_view(service.store, run_id)  # a missing or unfinished run is refused before anything is kept
+    options = body.model_dump(exclude={"logs"}, exclude_none=True) | {"run": run_id}
+    try:
+        check_monitor_options(MonitorParams.model_validate(options | {"logs": ["upload"]}))
+    except ValidationError as exc:
+        raise InputError(f"monitor job: {exc.errors()[0]['msg']}") from None
+    params = options | {"logs": [str(save_log_upload(service.root, body.logs))]}
+    job = service.submit("monitor", params, principal)
+    return job.as_dict() | {"url": f"/api/v1/jobs/{job.id}", "results": f"/api/v1/runs/{run_id}/monitoring"}
+
+
+@router.get("/runs/{run_id}/monitoring", tags=["monitoring"])
+def run_monitoring(request: Request, run_id: str, _: RunsReader) -> dict[str, Any]:
+    """The run's latest post-market monitoring results (what ``monitoring.json`` holds, schema harness-monitoring)."""
+    from harness.monitoring.results import load_monitoring_results
+    from harness.service.tasks import latest_monitoring
+
+    service = service_of(request)
+    views.run_view(service.store, run_id)
+    found = latest_monitoring(service.store, service.root, run_id)
+    if found is None:
+        raise views.NotFound(f"run {run_id} has no monitoring results yet")
+    return load_monitoring_results(found[1]).model_dump(mode="json")
+
+
+def save_log_upload(root: Path, text: str) -> Path:
+    """The uploaded JSONL under ``<root>/monitors/uploads/<sha256>.jsonl`` (the same upload is kept once)."""
+    import hashlib
+
+    from harness.files.atomic import atomic_write_text
+
+    data = text if text.endswith("\n") else text + "\n"
+    digest = hashlib.sha256(data.encode("utf-8")).hexdigest()
+    path = root / "monitors" / "uploads" / f"{digest}.jsonl"
+    return path if path.is_file() else atomic_write_text(path, data)
+
+
 # ---------------------------------------------------------------------------- datasets and audit
 
 
@@ -278,7 +343,7 @@ def list_jobs(
 
 @router.post("/jobs", tags=["jobs"], status_code=201)
 def submit_job(request: Request, body: JobRequest, principal: Anyone) -> dict[str, Any]:
-    """Queue a job (run, gate, compare, report, dossier or train); the caller's role must allow that kind."""
+    """Queue a job (run, gate, compare, report, dossier, train or monitor); the caller's role must allow that kind."""
     if not allowed(principal.role, f"jobs:{body.kind}"):
         raise HTTPException(403, f"role {principal.role} may not submit {body.kind} jobs (jobs:{body.kind})")
     job = service_of(request).submit(body.kind, body.params, principal)

@@ -195,6 +195,26 @@ def dossier_page(request: Request, run_id: str, principal: EvidenceReader, signe
     return render(request, "dossier.html.j2", principal, view=view, dossier=dossier, signed=signed, error=None)
 
 
+@router.get("/runs/{run_id}/monitoring")
+def monitoring_page(request: Request, run_id: str, principal: RunsReader) -> HTMLResponse:
+    """The run's latest post-market monitoring results: windows, alerts, rollback reasons, A/B, canary."""
+    from harness.monitoring.results import load_monitoring_results
+    from harness.service.tasks import latest_monitoring
+
+    service = service_of(request)
+    view = views.run_view(service.store, run_id)
+    found = latest_monitoring(service.store, service.root, run_id)
+    job, report, files = None, None, []
+    if found is not None:
+        job, report = found[0], load_monitoring_results(found[1])
+        if allowed(principal.role, "evidence:read"):
+            folder = found[1].parent
+            files = [
+                name for name in ("monitoring.html", "monitoring.pdf", "monitoring.json") if (folder / name).is_file()
+            ]
+    return render(request, "monitoring.html.j2", principal, view=view, job=job, report=report, files=files)
+
+
 @router.post("/runs/{run_id}/signoff")
 def signoff_form(request: Request, run_id: str, principal: Signer, fields: FormFields) -> Response:
     from harness.service.signoff import sign_off

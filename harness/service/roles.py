@@ -6,12 +6,14 @@
 | verdicts:read       | yes   | yes             | yes| yes     | yes    |
 | evidence:read       | yes   | yes             | no | yes     | no     |
 | jobs:read           | yes   | yes             | yes| yes     | no     |
-| jobs:run, jobs:gate | no    | yes             | yes| no      | no     |
+| jobs:run, jobs:gate, jobs:monitor | no | yes | yes | no | no  |
 | jobs:compare, jobs:report, jobs:dossier, jobs:train | no | yes | no | no | no |
 | signoff             | no    | yes             | no | no      | no     |
 | audit:verify        | yes   | yes             | no | yes     | no     |
 | accounts:manage     | yes   | no              | no | no      | no     |
 
+``jobs:monitor`` submits production logs for post-market monitoring of a run
+(``POST /api/v1/runs/{run_id}/monitoring``); reading the results needs ``runs:read``.
 ``evidence:read`` covers item records, comparisons, dossiers and their files, datasets
 with provenance and lineage, and the audit log. An auditor reads everything and changes
 nothing; an administrator manages users and tokens and reads everything, but neither runs
@@ -25,14 +27,14 @@ from typing import Literal
 Role = Literal["admin", "release-manager", "ci", "auditor", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "release-manager", "ci", "auditor", "viewer")
 
-JOB_KINDS = ("run", "gate", "compare", "report", "dossier", "train")
+JOB_KINDS = ("run", "gate", "compare", "report", "dossier", "train", "monitor")
 
 _READ_ALL = {"runs:read", "verdicts:read", "evidence:read", "jobs:read", "audit:verify"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(_READ_ALL | {"accounts:manage"}),
     "release-manager": frozenset(_READ_ALL | {f"jobs:{kind}" for kind in JOB_KINDS} | {"signoff"}),
-    "ci": frozenset({"runs:read", "verdicts:read", "jobs:read", "jobs:run", "jobs:gate"}),
+    "ci": frozenset({"runs:read", "verdicts:read", "jobs:read", "jobs:run", "jobs:gate", "jobs:monitor"}),
     "auditor": frozenset(_READ_ALL),
     "viewer": frozenset({"runs:read", "verdicts:read"}),
 }

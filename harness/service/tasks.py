@@ -8,6 +8,7 @@
 | report  | :func:`harness.reports.render.render_report`     | ``harness report``    |
 | dossier | :func:`harness.reports.dossier.render_dossier`   | ``harness dossier``   |
 | train   | :func:`harness.training.pipeline.run_pipeline`   | ``harness train``     |
+| monitor | :func:`harness.monitoring.analysis.analyse`      | ``harness monitor``   |
 
 Parameters are checked when a job is submitted (pydantic models below, unknown fields
 refused), so a job that is queued is one that can start. Paths name files on the
@@ -92,6 +93,21 @@ class DossierParams(_Params):
     pdf: bool = True
 
 
+class MonitorParams(_Params):
+    """``harness monitor``'s options: production logs (JSONL files on the service's machine) against a run."""
+
+    run: str = Field(min_length=1, description="the released model's evaluated run (id or folder)")
+    logs: list[str] = Field(min_length=1, max_length=100, description="JSONL log files on the service's machine")
+    policy: str = Field(default="monitoring", min_length=1, description="shipped monitoring policy name or file")
+    policy_yaml: str | None = Field(default=None, description="the monitoring policy's YAML text")
+    baseline_metric: str | None = None
+    window: int | None = Field(default=None, ge=1, le=10**7, description="requests per window")
+    window_time: str | None = Field(default=None, description="windows of a time span instead (30m, 1h, 1d)")
+    candidate: str | None = None
+    incumbent: str | None = None
+    pdf: bool = False
+
+
 class TrainParams(_Params):
     config: str = Field(min_length=1, description="training config YAML on the service's machine")
     resume: bool = False
@@ -105,6 +121,7 @@ PARAMS: dict[str, type[_Params]] = {
     "report": ReportParams,
     "dossier": DossierParams,
     "train": TrainParams,
+    "monitor": MonitorParams,
 }
 
 
@@ -125,7 +142,31 @@ def check_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         from harness.suites import get_suites
 
         get_suites(checked.suites)  # an unknown suite is refused now, not when a worker starts
+    if isinstance(checked, MonitorParams):
+        _check_monitor_params(checked)
     return checked.model_dump(exclude_none=True)
+
+
+def check_monitor_options(p: MonitorParams) -> None:
+    """What a monitor job can be refused for before its logs are kept: two window kinds, a bad span, an unknown policy."""
+    from harness.monitoring.windows import parse_duration
+
+    if p.window is not None and p.window_time is not None:
+        raise InputError("monitor job: give window (requests) or window_time (a span), not both")
+    if p.window_time is not None:
+        parse_duration(p.window_time, "window_time")
+    if p.policy_yaml is None:
+        from harness.monitoring.policy import load_monitoring_policy
+
+        load_monitoring_policy(p.policy)
+
+
+def _check_monitor_params(p: MonitorParams) -> None:
+    """:func:`check_monitor_options`, and every log file exists on the service's machine."""
+    check_monitor_options(p)
+    for log in p.logs:
+        if not Path(log).is_file():
+            raise InputError(f"monitor job: logs: {log}: no such file on the service's machine")
 
 
 def job_dir(root: Path, job: Job) -> Path:
@@ -323,6 +364,61 @@ def train_task(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def monitor_task(ctx: JobContext) -> dict[str, Any]:
+    """As ``harness monitor LOGS --baseline RUN --out DIR``: monitoring.json (and .html, .pdf) in the job's folder."""
+    from harness.monitoring.analysis import analyse
+    from harness.monitoring.logs import read_logs
+    from harness.monitoring.policy import load_monitoring_policy
+    from harness.monitoring.render import write_monitoring
+    from harness.monitoring.windows import parse_duration
+
+    p = MonitorParams.model_validate(ctx.job.params)
+    baseline, _ = load_run(ctx.store, p.run)
+    policy_ref: str | Path = p.policy
+    if p.policy_yaml is not None:
+        policy_ref = _write_text(ctx.folder / "input" / _yaml_name(p.policy, "monitoring.yaml"), p.policy_yaml)
+    policy, policy_path = load_monitoring_policy(policy_ref)
+    seconds = parse_duration(p.window_time, "window_time") if p.window_time is not None else None
+    requests = read_logs([Path(log) for log in p.logs])
+    ctx.say(
+        f"monitoring {len(requests):,} requests ({len(requests.models)} model version(s)) "
+        f"against run {baseline.run_id} under {policy.name}"
+    )
+    report = analyse(
+        requests,
+        policy=policy,
+        policy_path=policy_path,
+        baseline_run=baseline,
+        baseline_metric=p.baseline_metric,
+        window_requests=p.window,
+        window_seconds=seconds,
+        candidate=p.candidate,
+        incumbent=p.incumbent,
+    )
+    paths = write_monitoring(report, ctx.folder, pdf=p.pdf)
+    ctx.say(f"{len(report.alerts)} alert(s); recommendation: {report.recommendation} (exit {report.exit_code})")
+    return {
+        "run_id": baseline.run_id,
+        "json": str(paths.json),
+        "html": str(paths.html) if paths.html else None,
+        "pdf": str(paths.pdf) if paths.pdf else None,
+        "recommendation": report.recommendation,
+        "rollback": report.rollback.model_dump(mode="json"),
+        "exit_code": report.exit_code,
+    }
+
+
+def latest_monitoring(store: RunStore, root: Path, run_id: str) -> tuple[Job, Path] | None:
+    """The newest succeeded monitor job of ``run_id`` and its monitoring.json, or None when there is none."""
+    from harness.monitoring.results import MONITORING_FILE
+
+    for job in jobs.list_jobs(store, status="succeeded", run_id=run_id, kind="monitor", limit=20):
+        path = job_dir(root, job) / MONITORING_FILE
+        if path.is_file():
+            return job, path
+    return None
+
+
 TASKS: dict[str, Callable[[JobContext], dict[str, Any]]] = {
     "run": run_task,
     "gate": gate_task,
@@ -330,6 +426,7 @@ TASKS: dict[str, Callable[[JobContext], dict[str, Any]]] = {
     "report": report_task,
     "dossier": dossier_task,
     "train": train_task,
+    "monitor": monitor_task,
 }
 
 
@@ -422,6 +519,7 @@ def check_runs_reachable(store: RunStore, kind: str, params: dict[str, Any]) -> 
         "report": ("run",),
         "dossier": ("run", "baseline"),
         "compare": ("reference", "candidate"),
+        "monitor": ("run",),
     }
     for name in fields.get(kind, ()):
         ref = params.get(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from harness.store import RunStore
@@ -44,6 +45,7 @@ SELECTION = {
 }
 
 
+@pytest.mark.slow  # seconds: kept out of the fast lane
 def test_the_api_and_pages_show_an_intake_kept_by_harness_intake_and_a_selection(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     model = build_model(tmp_path / "poor", kind="poor", context=512, card_licence="cc-by-nc-4.0")

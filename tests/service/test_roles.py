@@ -2,7 +2,8 @@
 
 The tables below are written from the roles' description (admin: users and tokens;
 release-manager: submit, sign off; ci: submit runs and gates, read verdicts; auditor:
-read everything, change nothing; viewer: read runs and verdicts), not from the code's
+read everything, change nothing; viewer: read runs and verdicts; submitting production logs for
+monitoring goes with submitting runs and gates, reading the results with reading runs), not from the code's
 permission table, and every route of the application must appear in them.
 """
 
@@ -48,6 +49,10 @@ def api_cells(world: World) -> list[Cell]:
     gate = {"kind": "gate", "params": {"run": B, "policy": "baseline-minimums"}}
     run_job = {"kind": "run", "params": {"base": "/nowhere/model", "suites": ["mmlu"]}}
     other = {"run": B, "pdf": False}
+    monitor_job = {
+        "kind": "monitor",
+        "params": {"run": B, "logs": [str(world.log_file)], "baseline_metric": "mmlu.accuracy"},
+    }
     return [
         Cell("GET", "/api/v1/health", "/api/v1/health", PUBLIC),
         Cell("GET", "/api/v1/me", "/api/v1/me", ALL),
@@ -63,6 +68,14 @@ def api_cells(world: World) -> list[Cell]:
         Cell("GET", "/api/v1/runs/{run_id}/dossier", f"{run}/dossier", EVIDENCE),
         Cell("GET", "/api/v1/runs/{run_id}/dossier/files/{name}", f"{run}/dossier/files/dossier.json", EVIDENCE),
         Cell("POST", "/api/v1/runs/{run_id}/signoff", f"{run}/signoff", RELEASE, {"decision": "approve"}),
+        Cell(
+            "POST",
+            "/api/v1/runs/{run_id}/monitoring",
+            f"{run}/monitoring",
+            SUBMIT_RUN_GATE,
+            {"logs": world.log_text, "baseline_metric": "mmlu.accuracy"},
+        ),
+        Cell("GET", "/api/v1/runs/{run_id}/monitoring", f"{run}/monitoring", ALL),
         Cell("GET", "/api/v1/datasets", "/api/v1/datasets", EVIDENCE),
         Cell("GET", "/api/v1/datasets/{name}/{version}", "/api/v1/datasets/notes/1.0.0", EVIDENCE),
         Cell("GET", "/api/v1/audit", "/api/v1/audit", EVIDENCE),
@@ -74,6 +87,7 @@ def api_cells(world: World) -> list[Cell]:
         Cell("GET", "/api/v1/jobs", "/api/v1/jobs", JOB_READERS),
         Cell("POST", "/api/v1/jobs", "/api/v1/jobs", SUBMIT_RUN_GATE, gate, "gate"),
         Cell("POST", "/api/v1/jobs", "/api/v1/jobs", SUBMIT_RUN_GATE, run_job, "run"),
+        Cell("POST", "/api/v1/jobs", "/api/v1/jobs", SUBMIT_RUN_GATE, monitor_job, "monitor"),
         Cell("POST", "/api/v1/jobs", "/api/v1/jobs", RELEASE, {"kind": "report", "params": other}, "report"),
         Cell("POST", "/api/v1/jobs", "/api/v1/jobs", RELEASE, {"kind": "dossier", "params": other}, "dossier"),
         Cell(
@@ -123,6 +137,7 @@ def page_cells(world: World) -> list[Cell]:
         Cell("GET", "/runs/{run_id}/items", f"{run}/items", EVIDENCE),
         Cell("GET", "/runs/{run_id}/verdict", f"{run}/verdict", ALL),
         Cell("GET", "/runs/{run_id}/dossier", f"{run}/dossier", EVIDENCE),
+        Cell("GET", "/runs/{run_id}/monitoring", f"{run}/monitoring", ALL),
         Cell("POST", "/runs/{run_id}/signoff", f"{run}/signoff", RELEASE, {"decision": "approve", "note": "ok"}),
         Cell("GET", "/compare", f"/compare?a={A}&b={B}", EVIDENCE),
         Cell("GET", "/audit", "/audit", EVIDENCE),
@@ -159,6 +174,8 @@ class World:
     page_token_id: int
     intake_id: int
     selection_id: int
+    log_file: Path
+    log_text: str
 
 
 def recorded_dossier(store: RunStore, run_id: str, folder: Path) -> None:
@@ -218,8 +235,29 @@ def world(tmp_path: Path) -> Iterator[World]:
         chosen_fingerprint="sha256:m",
         policy="selection",
     )
+    logs = monitored(store, root, B, tmp_path / "logs.jsonl")
     with TestClient(service_app(url, root)) as client:
-        yield World(client, accounts, job.id, extra.id, page_extra.id, intake_id, selection_id)
+        yield World(
+            client, accounts, job.id, extra.id, page_extra.id, intake_id, selection_id, logs, logs.read_text("utf-8")
+        )
+
+
+def monitored(store: RunStore, root: Path, run_id: str, logs: Path) -> Path:
+    """Small sample logs judged against ``run_id`` by a monitor job run to the end (so its results can be read)."""
+    from harness.monitoring.sample import SampleSpec, write_sample_logs
+    from harness.service import jobs
+    from harness.service.tasks import execute_job
+
+    write_sample_logs(logs, SampleSpec(requests=300, seed=0))
+    job = jobs.submit(
+        store, "monitor", {"run": run_id, "logs": [str(logs)], "baseline_metric": "mmlu.accuracy"}, "tests"
+    )
+    assert jobs.claim(store, job.id, "tests:1")
+    claimed = jobs.get(store, job.id)
+    assert claimed is not None
+    done = execute_job(store, claimed, root, "tests:1")
+    assert done.status == "succeeded", done.error
+    return logs
 
 
 def routes(client: TestClient) -> set[tuple[str, str]]:
