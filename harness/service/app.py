@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from harness import __version__
@@ -122,8 +123,9 @@ def _error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": message}, status_code=500)
         return error_page(request, 500, message, request_principal(request))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    # Starlette's HTTPException (FastAPI's is a subclass): an unknown path is a page, not JSON, in a browser.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request) or exc.status_code == 401:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return error_page(request, exc.status_code, str(exc.detail), request_principal(request))

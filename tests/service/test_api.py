@@ -256,3 +256,14 @@ def test_an_audit_chain_verified_through_the_api_reports_an_edit(site: Site) -> 
     check = site.client.get("/api/v1/audit/verify", headers=headers).json()
     assert check["ok"] is False and any("edited" in p for p in check["problems"])
     assert jobs.list_jobs(site.store) == []  # reading and verifying queued nothing
+
+
+def test_an_unknown_page_is_an_html_404_and_an_unknown_api_path_is_json(site: Site) -> None:
+    from tests.service.test_roles import sign_in
+
+    sign_in(site.client, "auditor")
+    page = site.client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<nav" in page.text or "<html" in page.text
+    api = site.client.get("/api/v1/no-such-endpoint", headers=site.accounts.bearer("auditor"))
+    assert api.status_code == 404 and api.json()["detail"]
