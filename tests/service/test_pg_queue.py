@@ -40,6 +40,9 @@ def test_two_workers_on_one_postgresql_run_each_of_twenty_jobs_exactly_once(
     workers = [subprocess.Popen(c, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT) for c in commands]
     dispatch = QueueDispatcher(store)
     try:
+        # Both workers listen before the first job is queued; otherwise the one that starts first may
+        # finish all twenty gates (a fraction of a second each) before the other has imported harness.
+        wait_for_workers(pg_url, len(commands), timeout_s=120)
         submitted = []
         for run_dir in runs:
             job = jobs.submit(store, "gate", {"run": run_dir.name, "policy": "baseline-minimums"}, "tests")
@@ -84,3 +87,21 @@ def test_two_workers_on_one_postgresql_run_each_of_twenty_jobs_exactly_once(
             ).all()
         )
     assert states == {"succeeded": JOBS}
+
+
+def wait_for_workers(url: str, count: int, timeout_s: float) -> None:
+    """Until ``count`` procrastinate workers have registered their heartbeat in the database."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                registered = connection.execute(sqlalchemy.text("SELECT count(*) FROM procrastinate_workers")).scalar()
+            if registered is not None and registered >= count:
+                return
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"fewer than {count} workers registered within {timeout_s} s")
