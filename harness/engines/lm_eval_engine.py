@@ -422,6 +422,16 @@ def _endpoint_lm_classes() -> tuple[type[LM], type[LM]]:
         _decoding: dict[str, Any]
         _url: str
 
+        def __init__(self, *, decoding: dict[str, Any], url: str, **kwargs: Any) -> None:
+            self._decoding, self._url = dict(decoding), url
+            super().__init__(**kwargs)
+
+        def loglikelihood(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            return self._counted(super().loglikelihood, requests, *args, **kwargs)  # type: ignore[misc]
+
+        def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+            return self._counted(super().generate_until, requests, *args, **kwargs)  # type: ignore[misc]
+
         @property
         def api_key(self) -> str:
             return api_key() or ""
@@ -444,10 +454,6 @@ def _endpoint_lm_classes() -> tuple[type[LM], type[LM]]:
     @register_model("harness-local-completions")
     class EndpointCompletions(_Served, LocalCompletionsAPI):
         """``local-completions`` with BOS and the end token banned in log-likelihood requests, each echo checked."""
-
-        def __init__(self, *, decoding: dict[str, Any], url: str, **kwargs: Any) -> None:
-            self._decoding, self._url = dict(decoding), url
-            super().__init__(**kwargs)
 
         def _create_payload(
             self,
@@ -498,19 +504,9 @@ def _endpoint_lm_classes() -> tuple[type[LM], type[LM]]:
                 parsed.append((sum(continuation), greedy))
             return parsed
 
-        def loglikelihood(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
-            return self._counted(super().loglikelihood, requests, *args, **kwargs)
-
-        def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
-            return self._counted(super().generate_until, requests, *args, **kwargs)
-
     @register_model("harness-local-chat-completions")
     class EndpointChat(_Served, LocalChatCompletion):
         """``local-chat-completions`` with neutral decoding sent explicitly."""
-
-        def __init__(self, *, decoding: dict[str, Any], url: str, **kwargs: Any) -> None:
-            self._decoding, self._url = dict(decoding), url
-            super().__init__(**kwargs)
 
         def _create_payload(
             self,
@@ -525,9 +521,6 @@ def _endpoint_lm_classes() -> tuple[type[LM], type[LM]]:
                 messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs
             )
             return self._decoded(payload)
-
-        def generate_until(self, requests: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
-            return self._counted(super().generate_until, requests, *args, **kwargs)
 
     return EndpointCompletions, EndpointChat
 
