@@ -8,6 +8,11 @@ and an error burst injected, judged by ``policies/monitoring.yaml`` as ``harness
 does); and the dossier of the tuned model against the base, whose Art. 72 section carries
 the monitoring results. Suites without local data are skipped and show as not measured in
 the gate.
+
+It also tells the methodology's JSON story: a model that "learned patterns but can't
+generate JSON". The base model writes no valid JSON; the adapter is trained mostly on
+answers that are JSON objects, and the ``structured`` suite measures strict validity of
+base and adapter on the same 60 items, compared item by item (McNemar) and gated.
 """
 
 from __future__ import annotations
@@ -33,9 +38,15 @@ if TYPE_CHECKING:
     from harness.training.pipeline import PipelineResult
 
 DEMO_DATASET = "emergency-instructions"
+DEMO_JSON_DATASET = "emergency-json"
 DEMO_ADAPTER = "fire-advisor"
-DEMO_MAX_GEN_TOKS = 64
+DEMO_MAX_GEN_TOKS = 160  # the structured suite's own answer length; GSM8K's four items stop there too
 DEMO_SUITES = ("mmlu", "gsm8k", "calibration", "robustness", "fairness")
+DEMO_VOCAB = 2048  # with the training texts, domain words and the JSON keys become single tokens
+# The methodology's mix: the adapter's own task (JSON answers) 0.8, general replay 0.2, here the
+# instruction and multiple-choice sets, 0.1 each.
+JSON_WEIGHT = 0.8
+REPLAY_WEIGHT = 0.1
 DEMO_LOG_REQUESTS = 3000  # sample production requests (200 an hour: 15 hours of traffic)
 DEMO_DRIFT_AT = 1500  # request where the injected drift begins (accuracy and confidence)
 DEMO_INCIDENT_AT = 2400  # request where the injected error burst begins
@@ -85,8 +96,8 @@ def run_demo(
 
     base_dir = out_dir / "models" / "tiny"
     if not (base_dir / "config.json").is_file():
-        say(f"building the tiny model in {base_dir}")
-        build_tiny_model(base_dir)
+        say(f"building the tiny model in {base_dir} (random weights; its tokenizer learns the training texts)")
+        build_tiny_model(base_dir, vocab_size=DEMO_VOCAB, corpus=training_texts())
     try:
         resolved = resolve_data_dir(data_dir)
     except DataError as exc:
@@ -105,13 +116,19 @@ def run_demo(
         "name": DEMO_ADAPTER,
         "base_model": str(base_dir),
         "data": [
-            {"dataset": dataset, "weight": 0.2, "ratings": str(_sample("ratings.csv"))},
+            {"dataset": dataset, "weight": REPLAY_WEIGHT, "ratings": str(_sample("ratings.csv"))},
             {
                 "file": str(_sample("multiple_choice.jsonl")),
                 "name": "emergency-mc",
-                "weight": 0.8,
+                "weight": REPLAY_WEIGHT,
                 "expectations": "multiple-choice",
                 "ratings": str(_sample("ratings.csv")),
+            },
+            {
+                "file": str(_json_answers()),
+                "name": DEMO_JSON_DATASET,
+                "weight": JSON_WEIGHT,
+                "expectations": "json-answers",
             },
         ],
         "lora": {
@@ -125,10 +142,14 @@ def run_demo(
         "batch_size": 8,
         "max_length": 256,
         "eval_every": 20,
+        # The eval loss mixes all three sets; on the tiny model it stays nearly flat for long
+        # stretches while the JSON answers still improve, so the demo stops late.
+        "early_stopping": {"patience": 20},
         "schedule": {"warmup_ratio": 0.1, "min_lr": 4e-4},
         "policy": "demo",
-        "suites": [*DEMO_SUITES, "domain"],
+        "suites": [*DEMO_SUITES, "domain", "structured"],
         "eval_limit": limit,
+        "eval_limits": {"structured": None},  # every JSON item, for the item-by-item comparison
         "max_gen_toks": DEMO_MAX_GEN_TOKS,
         "output_dir": str(out_dir / "training"),
     }
@@ -215,6 +236,29 @@ def monitor_sample_logs(run_dir: Path, out_dir: Path, say: Say) -> tuple[Monitor
     paths = write_monitoring(report, out_dir, pdf=False)
     say(f"monitoring: {len(report.alerts)} alert(s); recommendation: {report.recommendation}")
     return paths, report
+
+
+def training_texts() -> list[str]:
+    """The texts the demo's adapter is trained on (prompts and answers; held-out domain items left out)."""
+    from harness.suites.domain import is_held_out
+    from harness.suites.generated import read_jsonl
+
+    texts: list[str] = []
+    for row in read_jsonl(_sample("instructions.jsonl")):
+        if not is_held_out(str(row["id"])):
+            texts += [str(row["instruction"]), str(row.get("input", "")), str(row["output"])]
+    for row in read_jsonl(_sample("multiple_choice.jsonl")):
+        if not is_held_out(str(row["id"])):
+            texts += [str(row["question"]), *(str(c) for c in row["choices"])]
+    for row in read_jsonl(_json_answers()):
+        texts += [str(row.get("prompt", "")), str(row["output"])]
+    return texts
+
+
+def _json_answers() -> Path:
+    from harness.suites.generated import data_folder
+
+    return data_folder("structured") / "train.jsonl"
 
 
 def _sample(name: str) -> Path:

@@ -36,6 +36,7 @@ def model_name(model: ModelInfo) -> str:
 
 SCOPE_TITLES = {
     "subject": "per subject",
+    "kind": "per kind of item",
     "group": "per group",
     "attribute": "per attribute",
     "perturbation": "per perturbation",

@@ -125,7 +125,7 @@ class GeneratedSuite(MeasuredSuite):
 
     def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
         if metric_name.startswith(f"{self.headline}."):
-            return "subject", metric_name.removeprefix(f"{self.headline}.")
+            return "kind", metric_name.removeprefix(f"{self.headline}.")
         return super().scope_of(metric_name)
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:

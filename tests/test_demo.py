@@ -43,7 +43,15 @@ def test_demo_builds_evaluates_gates_and_reports(data_dir: Path, tmp_path: Path)
     mmlu = next(m for m in results["metrics"] if m["name"] == "mmlu.accuracy")
     assert f"{mmlu['value']:.1%}{mmlu['ci_low']:.1%}to{mmlu['ci_high']:.1%}{mmlu['n']}" in text
     assert (out / "gate.junit.xml").is_file() and (out / "report" / "report.html").is_file()
-    assert verdict["datasets"] == ["emergency-instructions@1.0.0", "emergency-mc@1.0.0"]
+    assert verdict["datasets"] == ["emergency-instructions@1.0.0", "emergency-json@1.0.0", "emergency-mc@1.0.0"]
+    # The methodology's JSON story: the base writes no valid JSON; the adapter, trained mostly on
+    # JSON answers, is compared with it item by item on every structured item (McNemar).
+    comparison = json.loads((tuned / f"comparison-{runs[0].name}.json").read_text())
+    valid = next(c for c in comparison["comparisons"] if c["metric"] == "structured.valid_json")
+    assert valid["n"] == 60 and valid["reference"] == 0.0 and valid["test"] == "mcnemar-exact"
+    assert valid["candidate"] > 0 and valid["only_candidate_correct"] > 0 and valid["p_value"] is not None
+    assert "JSON answers  valid JSON 0.0% (base) -> " in result.output and "McNemar exact p = " in result.output
+    assert {o["rule_id"] for o in verdict["outcomes"]} >= {"structured-valid-json", "structured-no-regression"}
     data_rules = {o["rule_id"]: o for o in verdict["outcomes"] if o["metric"].startswith("data.")}
     assert data_rules["data-agreement[emergency-instructions@1.0.0]"]["value"] > 0.7
     assert data_rules["data-checks[emergency-instructions@1.0.0]"]["outcome"] == "pass"

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +262,14 @@ def test_check_resume_names_each_setting_that_differs() -> None:
         assert expected in message
     assert "--suites" not in message  # the same suites in another order measure the same thing
     assert len(message.splitlines()) == 1
+
+
+def test_check_resume_names_a_different_suite_limit() -> None:
+    stored = RunSpec(model=ModelRef("models/tiny"), suites=["mmlu", "structured"], limit=2)
+    given = replace(stored, suite_limits={"structured": None})
+    with pytest.raises(InputError, match=r"without --suite-limit, not with --suite-limit structured=all"):
+        check_resume(stored, given)
+    check_resume(replace(stored, suite_limits={}), stored)
 
 
 def test_check_resume_compares_only_the_options_given_and_ignores_the_batch_size() -> None:

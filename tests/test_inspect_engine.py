@@ -82,6 +82,23 @@ def test_weights_are_loaded_once_for_lm_eval_and_inspect_suites(
     assert result.metric("mmlu.accuracy").n == 57 and result.metric("structured.valid_json").n == 2
 
 
+def test_a_suite_limit_overrides_the_run_limit_for_its_suite(tiny_model: Path, tmp_path: Path) -> None:
+    code, out, err = invoke(
+        "run", str(tiny_model), "--suites", "structured,behaviour", "--limit", "1",
+        "--suite-limit", "structured=all", "--max-gen-toks", "2", "--out", str(tmp_path / "runs"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    run_dir = Path(json.loads(out)["run_dir"])
+    result = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    n = {m["name"]: m["n"] for m in result["metrics"]}
+    assert n["structured.valid_json"] == 60  # every item, not one of each kind
+    assert n["behaviour.expected_behaviour"] == 6  # --limit 1: one of each of its six kinds
+    assert result["suite_status"]["structured"]["settings"]["limit"] is None
+    assert result["suite_status"]["behaviour"]["settings"]["limit"] == 1
+    spec = RunSpec.load(run_dir)
+    assert spec.suite_limits == {"structured": None} and spec.limit_for("behaviour") == 1
+
+
 def test_greedy_generation_is_the_same_at_batch_1_and_8(tiny_model: Path, tmp_path: Path) -> None:
     from harness.engines.base import EngineSettings
     from harness.engines.inspect_engine import InspectEngine

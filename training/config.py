@@ -89,7 +89,15 @@ class TrainConfig(BaseModel):
     policy: str = Field(default="eu-ai-act-high-risk", description="gate policy for the tuned model")
     suites: list[str] = Field(default_factory=lambda: ["mmlu", "domain"])
     eval_limit: int | None = Field(
-        default=None, ge=1, le=10**9, description="items per MMLU subject in the gate's runs"
+        default=None,
+        ge=1,
+        le=10**9,
+        description="items per MMLU subject, of GSM8K and of each kind of generated item in the gate's runs",
+    )
+    eval_limits: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="a suite's own item limit in the gate's runs instead of eval_limit (null: every item), "
+        "as `harness run --suite-limit SUITE=N|all`",
     )
     max_gen_toks: int | None = Field(default=None, ge=1, description="cap on generated tokens in the gate's runs")
     output_dir: Path = Field(
@@ -105,6 +113,15 @@ class TrainConfig(BaseModel):
     def _schedule_fits(self) -> TrainConfig:
         if self.schedule.min_lr > self.learning_rate:
             raise ValueError("schedule.min_lr must not exceed learning_rate")
+        return self
+
+    @model_validator(mode="after")
+    def _limits_fit(self) -> TrainConfig:
+        for suite, limit in self.eval_limits.items():
+            if suite not in self.suites:
+                raise ValueError(f"eval_limits names {suite}, which is not one of suites ({', '.join(self.suites)})")
+            if limit is not None and not 1 <= limit <= 10**9:
+                raise ValueError(f"eval_limits.{suite} must be a positive number of items or null (every item)")
         return self
 
     def mix(self) -> list[tuple[DataSource, float]]:

@@ -227,6 +227,7 @@ def run_pipeline(
     spec_kwargs: dict[str, Any] = {
         "suites": config.suites,
         "limit": config.eval_limit,
+        "suite_limits": dict(config.eval_limits),
         "data_dir": data_dir,
         "skip_unavailable": True,
         "gen_kwargs": {"max_gen_toks": config.max_gen_toks} if config.max_gen_toks else {},
@@ -434,7 +435,9 @@ def _training_identity(config: TrainConfig, train: list[Any], evaluation: list[A
     """SHA-256 of what a checkpoint was trained on: the config (less paths) and the examples, in order."""
     from harness.files.hashing import sha256_text
 
-    settings = config.model_dump(mode="json", exclude={"output_dir", "policy", "suites", "eval_limit", "max_gen_toks"})
+    settings = config.model_dump(
+        mode="json", exclude={"output_dir", "policy", "suites", "eval_limit", "eval_limits", "max_gen_toks"}
+    )
     examples = [[e.id, e.prompt, e.response] for e in train] + [["eval", e.id] for e in evaluation]
     return sha256_text(json.dumps([settings, examples], sort_keys=True))
 

@@ -58,6 +58,9 @@ def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
         f"decision      {training.decision.upper()}"
         + (f": {training.registry_entry}" if training.registry_entry else "")
     )
+    json_line = _json_story(record.tuned_run, record.base_run.name)
+    if json_line:
+        click.echo(f"JSON answers  {json_line}")
     click.echo(f"base run      {record.base_run}")
     click.echo(f"tuned run     {record.tuned_run}")
     click.echo(f"report        {record.report.html}")
@@ -83,3 +86,19 @@ def demo(app: App, out_dir: Path, data_dir: Path | None, limit: int) -> None:
         "--out DIR"
     )
     click.echo(f"demo done in {record.seconds:.0f} s; the gate's exit code would be {record.verdict.exit_code}")
+
+
+def _json_story(tuned_run: Path, base_run_id: str) -> str | None:
+    """Strict JSON validity of base and adapter on the same items, with McNemar's exact p-value."""
+    from harness.comparison import load_comparison
+
+    comparison = load_comparison(tuned_run, base_run_id)
+    row = next((c for c in comparison.comparisons if c.metric == "structured.valid_json"), None) if comparison else None
+    if row is None or row.reference is None or row.candidate is None:
+        return None
+    p = (
+        ""
+        if row.p_value is None
+        else f", McNemar exact p = {row.p_value:.2g} ({row.only_candidate_correct} items better, {row.only_reference_correct} worse)"
+    )
+    return f"valid JSON {row.reference:.1%} (base) -> {row.candidate:.1%} (adapter) on {row.n} paired items{p}"

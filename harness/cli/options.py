@@ -127,6 +127,25 @@ class PathType(click.Path):
         return super().convert(value, param, ctx)
 
 
+class SuiteLimit(click.ParamType[tuple[str, int | None], Any]):
+    """``SUITE=N`` or ``SUITE=all``: one suite's own item limit, as (suite, limit or None for all)."""
+
+    name = "SUITE=N|all"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int | None]:
+        if isinstance(value, tuple):
+            return value
+        suite, sep, number = str(value).partition("=")
+        suite, number = suite.strip(), number.strip().lower()
+        if not sep or not suite or not number:
+            self.fail(f"{value!r}: expected SUITE=N or SUITE=all (e.g. structured=all)", param, ctx)
+        if number == "all":
+            return suite, None
+        if not number.isdigit() or not 1 <= int(number) <= 10**9:
+            self.fail(f"{value!r}: the limit is a positive number of items (at most 1000000000) or 'all'", param, ctx)
+        return suite, int(number)
+
+
 CI_SUMMARY_HINT = "is $GITHUB_STEP_SUMMARY unset? GitHub Actions sets it, other shells do not"
 
 LIMIT = Count(1, 10**9, "a positive number of items (at most 1000000000)")

@@ -18,6 +18,7 @@ from harness.cli.options import (
     Device,
     PathType,
     Probability,
+    SuiteLimit,
     Text,
 )
 from harness.errors import HarnessError
@@ -61,7 +62,20 @@ def parse_suites(value: str) -> list[str]:
     type=PathType(path_type=Path),
     help="Local benchmark data (mmlu/, gsm8k/) [default: $HARNESS_DATA_DIR, else the hub].",
 )
-@click.option("--limit", type=LIMIT, help="First N items of each MMLU subject and of GSM8K (deterministic).")
+@click.option(
+    "--limit",
+    type=LIMIT,
+    help="First N items of each MMLU subject, of GSM8K and of each kind of item in the generated suites "
+    "(deterministic).",
+)
+@click.option(
+    "--suite-limit",
+    "suite_limits",
+    multiple=True,
+    type=SuiteLimit(),
+    help="A suite's own limit instead of --limit, as SUITE=N or SUITE=all (every item); repeatable, "
+    "e.g. --limit 4 --suite-limit structured=all.",
+)
 @click.option("--num-fewshot", type=NUM_FEWSHOT, help="Few-shot examples [default: 0 for MMLU, 5 for GSM8K].")
 @click.option(
     "--max-gen-toks", type=MAX_GEN_TOKS, help="Cap on generated tokens for generation suites [default: lm-eval's 256]."
@@ -248,6 +262,13 @@ def _endpoint_from_options(options: dict[str, object], stored: RunSpec | None) -
     )
 
 
+def _suite_limits(value: object) -> list[tuple[str, int | None]]:
+    """The --suite-limit pairs click converted (a later one for the same suite wins)."""
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [(str(suite), None if n is None else int(n)) for suite, n in value]
+
+
 def spec_from_options(base: str, options: dict[str, object], stored: RunSpec | None = None) -> RunSpec:
     """The run spec `harness run`'s options describe; with ``stored`` (for --resume), the stored
     run's data directory and judge where none was typed (and its endpoint, for a served model)."""
@@ -286,6 +307,7 @@ def spec_from_options(base: str, options: dict[str, object], stored: RunSpec | N
         suites=parse_suites(str(options["suites_text"])),
         data_dir=str(resolved) if resolved else (stored.data_dir if stored else None),
         limit=number("limit"),
+        suite_limits=dict(_suite_limits(options.get("suite_limits"))),
         num_fewshot=number("num_fewshot"),
         batch_size=int(str(options["batch_size"])),
         gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else {},
@@ -319,10 +341,10 @@ def print_run(result: RunResult, run_dir: Path, as_json: bool) -> None:
     for name, status in result.suite_status.items():
         if status.status == "skipped":
             click.echo(f"{name:<8} skipped: {status.reason}")
-    for m in result.metrics:
-        if m.scope == "subject":
-            continue
-        click.echo(f"{m.name:<28} {format_metric(m)}")
+    shown = [m for m in result.metrics if m.scope != "subject"]
+    width = max([28, *(len(m.name) for m in shown)])
+    for m in shown:
+        click.echo(f"{m.name:<{width}} {format_metric(m)}")
     click.echo(f"written  {run_dir}")
 
 

@@ -8,6 +8,7 @@ every real code path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from harness.errors import InputError
@@ -54,8 +55,15 @@ def build_tiny_model(
     heads: int = 4,
     max_positions: int = 4096,
     add_bos: bool = False,
+    corpus: Iterable[str] = (),
 ) -> Path:
     """Write config, safetensors weights, tokenizer and chat template to ``out_dir``.
+
+    ``corpus``: more text for the tokenizer to learn its merges from, beside the built-in
+    shapes of benchmark prompts. With the texts a model will be trained on and a larger
+    ``vocab_size``, words of that domain become single tokens, so a short training can
+    teach the model their shape (the demo does this to teach JSON answers). The weights
+    stay random.
 
     ``add_bos``: the tokenizer prepends the BOS token ``<s>`` to every text it encodes (and
     the chat template starts with it), as Llama's own tokenizer does. llama.cpp's server
@@ -82,7 +90,9 @@ def build_tiny_model(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    bpe.train_from_iterator(_CORPUS.splitlines(), trainer=trainer)
+    bpe.train_from_iterator(
+        [*_CORPUS.splitlines(), *(line for text in corpus for line in text.splitlines())], trainer=trainer
+    )
     if add_bos:
         bpe.post_processor = processors.Sequence(
             [

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,8 +120,7 @@ def execute_run(
     fails before any suite finished leaves neither folder nor store row; one with finished
     suites keeps them for ``--resume``.
     """
-    if spec.limit is not None and spec.limit < 1:
-        raise InputError(f"--limit must be a positive number of items, got {spec.limit}")
+    spec.check_limits()
     if resume_dir is not None:
         check_resume(_resumable_spec(resume_dir, store), spec)
     suites = get_suites(spec.suites)
@@ -151,7 +150,7 @@ def execute_run(
                     f"suite {suite.name} runs the code the model writes (in a sandboxed subprocess): "
                     "pass --allow-code-execution to allow it"
                 )
-            prepared_suites.append((suite, suite.prepare(options)))
+            prepared_suites.append((suite, suite.prepare(replace(options, limit=spec.limit_for(suite.name)))))
         except (DataError, NotAllowedError) as exc:
             if not spec.skip_unavailable:
                 raise
@@ -258,7 +257,7 @@ def _run_suites(
             n_items=len(inputs),
             engine=_engine_name(suite),
             warnings=scores.warnings,
-            settings=prepared.settings | {"limit": spec.limit},
+            settings=prepared.settings | {"limit": spec.limit_for(suite.name)},
             headline=suite.headline,
         )
 
@@ -343,7 +342,7 @@ def _measure(
         progress(f"{suite.name}: {len(checkpointed)} items reused from the interrupted run")
         return checkpointed
     engine = context.engine(suite.engine)
-    limit = None if prepared.self_limited else context.spec.limit
+    limit = None if prepared.self_limited else context.spec.limit_for(suite.name)
     plans = _plan(prepared.tasks, engine, context, limit)
     reused = sum(len(p.stored) for p in plans)
     if reused:

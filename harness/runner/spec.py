@@ -27,6 +27,7 @@ RESUME_OPTIONS: dict[str, str] = {
     "model.trust_remote_code": "--trust-remote-code",
     "suites": "--suites",
     "limit": "--limit",
+    "suite_limits": "--suite-limit",
     "num_fewshot": "--num-fewshot",
     "gen_kwargs": "--max-gen-toks",
     "data_dir": "--data-dir",
@@ -49,6 +50,7 @@ class RunSpec:
     suites: list[str]
     data_dir: str | None = None
     limit: int | None = None
+    suite_limits: dict[str, int | None] = field(default_factory=dict)  # a suite's own limit (None: every item)
     num_fewshot: int | None = None
     batch_size: int = 8
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +60,20 @@ class RunSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def limit_for(self, suite: str) -> int | None:
+        """The item limit of one suite: its own (``--suite-limit``) where given, else ``--limit``."""
+        return self.suite_limits.get(suite, self.limit)
+
+    def check_limits(self) -> None:
+        """Refuse a limit below one item, or a suite limit for a suite the run does not ask for."""
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"--limit must be a positive number of items, got {self.limit}")
+        for suite, limit in self.suite_limits.items():
+            if suite not in self.suites:
+                raise InputError(f"--suite-limit {suite}: not one of the run's suites ({', '.join(self.suites)})")
+            if limit is not None and limit < 1:
+                raise InputError(f"--suite-limit {suite}={limit}: give a positive number of items or 'all'")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunSpec:
@@ -153,7 +169,7 @@ def _same(name: str, old: object, new: object) -> bool:
         return True
     if name == "suites" and isinstance(old, list) and isinstance(new, list):
         return set(old) == set(new)  # the order of --suites does not change what is measured
-    if name == "gen_kwargs":
+    if name in ("gen_kwargs", "suite_limits"):
         return (old or {}) == (new or {})
     if name in _PATH_FIELDS and isinstance(old, str) and isinstance(new, str):
         a, b = Path(old).expanduser(), Path(new).expanduser()
@@ -165,6 +181,8 @@ def _shown(name: str, value: object) -> object:
     """A setting as the user typed it: suites comma-separated, decoding as --max-gen-toks."""
     if name == "suites" and isinstance(value, list):
         return ",".join(str(v) for v in value)
+    if name == "suite_limits" and isinstance(value, dict):
+        return format_suite_limits(value) or None
     if name == "gen_kwargs" and isinstance(value, dict):
         if not value:
             return None
@@ -182,3 +200,8 @@ def _phrase(label: str, value: object) -> str:
     if label == "BASE":
         return f"with model {value}"
     return f"with {label} {value}"
+
+
+def format_suite_limits(limits: dict[str, int | None]) -> str:
+    """Suite limits as typed: ``structured=all,mmlu=2``."""
+    return ",".join(f"{suite}={'all' if n is None else n}" for suite, n in sorted(limits.items()))

@@ -23,7 +23,7 @@ SCHEMA_VERSION: Final = "2"
 RESULTS_FILE = "results.json"
 ITEMS_FILE = "items.jsonl"
 
-Scope = Literal["headline", "overall", "subject", "group", "attribute", "perturbation", "field", "dataset"]
+Scope = Literal["headline", "overall", "subject", "kind", "group", "attribute", "perturbation", "field", "dataset"]
 """What part of a suite a metric describes.
 
 ``headline``: the suite's one number; ``overall``: other whole-suite numbers; the rest
@@ -37,7 +37,7 @@ Unit = Literal["proportion", "score", "nats", "count", "seconds", "factor"]
 ``count`` a number of things; ``seconds`` a duration; ``factor`` a multiplier (a
 temperature)."""
 
-BREAKDOWN_SCOPES: frozenset[str] = frozenset({"subject", "group", "attribute", "perturbation", "field"})
+BREAKDOWN_SCOPES: frozenset[str] = frozenset({"subject", "kind", "group", "attribute", "perturbation", "field"})
 
 
 class Metric(BaseModel):
