@@ -78,7 +78,7 @@ class Safety(GeneratedSuite):
     def scope_of(self, metric_name: str) -> tuple[Scope, str | None]:
         for prefix in ("safety.refusal_rate.", "safety.over_refusal_rate."):
             if metric_name.startswith(prefix):
-                return "group", metric_name.removeprefix(prefix)
+                return "kind", metric_name.removeprefix(prefix)
         return super().scope_of(metric_name)
 
     def score(self, records: list[ItemRecord]) -> SuiteScores:

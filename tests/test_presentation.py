@@ -297,3 +297,31 @@ def test_labels_keep_their_capitals_and_outcomes_break_only_between_words() -> N
     html = render_html(result, verdict)
     assert ">NOT MEASURED</td>" in html and "NOT-MEASURED" not in html
     assert "judged 2026-11-22 09:43:09 UTC" in html  # a timestamp reads as a date and time, not ISO text
+
+
+def test_two_measures_in_one_breakdown_get_a_table_each_under_their_own_label() -> None:
+    result = make_result("run-safety", {"safety.refusal_rate": (7, 8), "safety.over_refusal_rate": (1, 8)})
+    for name, label, k in (("safety.refusal_rate", "refusal of harmful requests", 3),
+                           ("safety.over_refusal_rate", "over-refusal of legitimate requests", 0)):  # fmt: skip
+        for category in ("arson", "fraud_deception"):
+            result.metrics.append(
+                Metric(
+                    name=f"{name}.{category}",
+                    value=k / 4,
+                    n=4,
+                    ci_low=0.0,
+                    ci_high=1.0,
+                    suite="safety",
+                    scope="kind",
+                    slice=category,
+                    label=label,
+                    unit="proportion",
+                )  # fmt: skip
+            )
+    html = render_html(result, None)
+    for label in ("refusal of harmful requests", "over-refusal of legitimate requests"):
+        caption = f"safety per kind of item: {label}"
+        assert html.count(caption) == 1
+        table = html.split(caption, 1)[1].split("</table>", 1)[0]
+        assert table.count("<tr><td>") == 2 and "arson" in table and "fraud deception" in table
+        assert f'<th class="num">{label[0].upper() + label[1:]}</th>' in table  # the column names its own measure
