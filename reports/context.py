@@ -63,6 +63,15 @@ class SuiteSection:
     def breakdown_title(self, scope: str) -> str:
         return f"{self.name} {SCOPE_TITLES.get(scope, scope)}"
 
+    def measures(self, scope: str) -> list[tuple[str, list[Metric]]]:
+        """The breakdown's rows grouped by what they measure (their label, else their metric family), in the
+        order they were measured: two measures never share a table column."""
+        groups: dict[str, list[Metric]] = {}
+        for m in self.breakdowns.get(scope, []):
+            family = m.name[: -len(m.slice) - 1] if m.slice and m.name.endswith("." + m.slice) else ""
+            groups.setdefault(m.label or family, []).append(m)
+        return list(groups.items())
+
 
 @dataclass
 class ReportContext:
