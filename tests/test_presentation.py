@@ -22,6 +22,23 @@ def metric(name: str, value: float, unit: str, direction: str = "lower", **extra
     return Metric(name=name, value=value, n=228, suite=name.split(".")[0], unit=unit, direction=direction, **extra)  # type: ignore[arg-type]
 
 
+def failing_verdict(
+    outcome: RuleOutcome, *, run_id: str, policy: str = "p", created_at: str = "2026-11-22T00:00:00+00:00"
+) -> Verdict:
+    """A failing verdict of one rule outcome, as the gate would write it."""
+    return Verdict(
+        run_id=run_id,
+        baseline_run_id=None,
+        policy=policy,
+        policy_path="p.yaml",
+        policy_sha256="0" * 64,
+        created_at=created_at,
+        verdict="fail",
+        exit_code=1,
+        outcomes=[outcome],
+    )
+
+
 def calibrated_run() -> RunResult:
     result = make_result("run-units", {"mmlu.accuracy": (54, 228)})
     result.metrics += [
@@ -176,17 +193,7 @@ def test_chance_levels_stand_beside_accuracies_and_rule_evidence_says_whether_th
         items_needed=1800,
         evidence="lower bound below chance",
     )
-    verdict = Verdict(
-        run_id=result.run_id,
-        baseline_run_id=None,
-        policy="p",
-        policy_path="p.yaml",
-        policy_sha256="0" * 64,
-        created_at="2026-11-22T00:00:00+00:00",
-        verdict="fail",
-        exit_code=1,
-        outcomes=[outcome],
-    )
+    verdict = failing_verdict(outcome, run_id=result.run_id)
     html = render_html(result, verdict)
     assert "95% CI above chance 25.0%: no, the interval includes chance" in html
     assert "Non-inferiority test, tolerance +2.0 pts" in html
@@ -228,17 +235,7 @@ def test_gate_markdown_summary_escapes_policy_text_as_the_html_does() -> None:
         blocking=True,
         evidence=f"[click](http://x) {INJECTION}",
     )
-    verdict = Verdict(
-        run_id="run `x` | y",
-        baseline_run_id=None,
-        policy=INJECTION,
-        policy_path="p.yaml",
-        policy_sha256="0" * 64,
-        created_at="2026-11-22T00:00:00+00:00",
-        verdict="fail",
-        exit_code=1,
-        outcomes=[outcome],
-    )
+    verdict = failing_verdict(outcome, run_id="run `x` | y", policy=INJECTION)
     text = verdict_to_markdown(verdict)
     assert "<script" not in text and "<img" not in text and "](http" not in text
     assert "&lt;script&gt;" in text
@@ -283,17 +280,7 @@ def test_labels_keep_their_capitals_and_outcomes_break_only_between_words() -> N
         blocking=True,
         evidence="suite structured was not part of the run",
     )
-    verdict = Verdict(
-        run_id=result.run_id,
-        baseline_run_id=None,
-        policy="p",
-        policy_path="p.yaml",
-        policy_sha256="0" * 64,
-        created_at="2026-11-22T09:43:09+00:00",
-        verdict="fail",
-        exit_code=1,
-        outcomes=[outcome],
-    )
+    verdict = failing_verdict(outcome, run_id=result.run_id, created_at="2026-11-22T09:43:09+00:00")
     html = render_html(result, verdict)
     assert ">NOT MEASURED</td>" in html and "NOT-MEASURED" not in html
     assert "judged 2026-11-22 09:43:09 UTC" in html  # a timestamp reads as a date and time, not ISO text
